@@ -1,0 +1,125 @@
+// featpipe — the C++ embedding API.
+//
+//   auto pipe = featpipe::Pipeline::load("pipelines/speech-logmel.yaml");
+//   auto session = pipe->session();            // one per thread
+//   featpipe::Tensor feats = session->run_file("x.wav");
+//
+// Thread-safety: a loaded Pipeline is immutable and may be shared by any
+// number of threads; a Session (stage state, buffers) belongs to one thread
+// at a time. Errors are featpipe::Error, whose message already carries the
+// context (pipeline file:line:col, step, input file).
+#pragma once
+
+#include <featpipe/plugin.h>
+#include <featpipe/sdk.hpp>
+#include <featpipe/version.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+// The one exception type of the framework.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A dense float32 row-major tensor with named axes and attributes.
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<std::string> axes;
+  std::vector<float> data;
+  std::map<std::string, double> attrs;
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+struct LoadOptions {
+  // Load the plugins built/installed with featpipe and those in
+  // FEATPIPE_PLUGIN_PATH (the pipeline's own `plugins:` always load).
+  bool builtin_plugins = true;
+  // Extra plugin files, loaded after the pipeline's `plugins:`.
+  std::vector<std::string> plugin_files;
+  // For pipelines whose first step takes a tensor rather than a file: the
+  // input's spec (axes, known sizes, attributes), checked at load time.
+  std::optional<sdk::Spec> input;
+};
+
+// One step of a loaded pipeline, as configured.
+struct StepInfo {
+  std::string use;          // stage name, "audio.stft"
+  std::string id;           // the step's `id`, or empty
+  std::string where;        // "file.yaml:12:5"
+  std::string plugin_file;  // the shared library providing the stage
+  std::string plugin_version;
+  std::string params_json;  // resolved parameters, defaults filled in
+  sdk::Spec output;         // output spec agreed at load time
+  fp_stream_info stream{};  // how it moves along the stream axis
+  std::string description;  // extra text from the stage (model layers, ...)
+};
+
+class Session;
+
+class Pipeline {
+ public:
+  static std::shared_ptr<const Pipeline> load(const std::string& path, const LoadOptions& opts = {});
+  // From text; `source_name` appears in messages, `base_dir` resolves paths.
+  static std::shared_ptr<const Pipeline> parse(const std::string& yaml_text, const std::string& source_name,
+                                               const std::string& base_dir, const LoadOptions& opts = {});
+  ~Pipeline();
+
+  const std::string& name() const;
+  const std::string& file() const;
+  const std::vector<StepInfo>& steps() const;
+  bool has_source() const;                  // first step reads files
+  std::vector<std::string> extensions() const;  // what it reads, lowercase
+  // The first step that needs the whole input, or nullopt when streamable.
+  std::optional<size_t> batch_only_step() const;
+  // Look-ahead of the whole pipeline in input samples (stream latency).
+  double latency_samples() const;
+  // JSON: featpipe version, pipeline hash, steps with parameters, plugins.
+  std::string provenance_json() const;
+
+  // A new instance of every stage, for one thread.
+  std::unique_ptr<Session> session() const;
+
+  struct Impl;
+  explicit Pipeline(std::unique_ptr<Impl> impl);
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// One thread's instantiated pipeline. Buffers are reused across inputs.
+class Session {
+ public:
+  ~Session();
+  // Decode and process one file (pipelines with a source step).
+  Tensor run_file(const std::string& path);
+  // Process an in-memory tensor: for a source step, raw data it accepts
+  // (e.g. samples [time] or [channel, time] with attrs["sample_rate"]);
+  // otherwise the first step's input.
+  Tensor run(Tensor input);
+  // Seconds of media in the last input (audio duration; 0 if unknown).
+  double last_media_seconds() const;
+
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace featpipe
