@@ -1,0 +1,98 @@
+// tensor.load — a source stage reading NumPy .npy files (any numeric data:
+// embeddings, item factors, precomputed features) into a float32 tensor.
+//
+// Reads bool, int8..int64, uint8..uint64, float32 and float64, either byte
+// order, C or Fortran order (featpipe/npy.hpp), converted to float32 in C
+// order. Axes: [row, col] for a 2-D array, [axis0, axis1, ...] otherwise; no
+// stream axis. At load time the rank is not known yet, so the declared
+// output is [row, col] (the common case); each file's concrete spec follows
+// from open_file, and later steps are configured again with it.
+//
+// In-memory input (Session::run with a tensor) passes through unchanged.
+#include <featpipe/npy.hpp>
+#include <featpipe/sdk.hpp>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace featpipe::tensor {
+namespace {
+
+class Load final : public sdk::Stage, public sdk::StageDefaults {
+ public:
+  static constexpr const char* kName = "tensor.load";
+  static constexpr const char* kDoc =
+      "reads a .npy file (bool, integer, float32/float64 dtypes; C or Fortran order) as a float32 "
+      "tensor with axes [row, col] for 2-D, [axis0, axis1, ...] otherwise.";
+  static constexpr const char* kExample = "- use: tensor.load";
+  static constexpr const char* kExtensions = "npy";
+  static constexpr std::array<fp_param_desc, 0> kParams{};
+
+  explicit Load(const sdk::Params&) {}
+
+  sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
+    if (in.rank() == 0) return sdk::Spec({{"row", -1}, {"col", -1}});  // a file, rank unknown yet
+    info.hop = in.stream_axis() >= 0 ? 1 : 0;  // in-memory tensor: passed through
+    return in;
+  }
+
+  sdk::Spec start(const sdk::Spec& in) override {
+    if (in.rank() == 0 && loaded_) return spec_;  // the file open_file read
+    fp_stream_info info{};
+    return configure(in, info);
+  }
+
+  sdk::Spec open_file(const std::string& path) override {
+    loaded_ = pending_ = false;
+    npy::Array a;
+    try {
+      a = npy::read(path);
+    } catch (const std::exception& e) {
+      throw sdk::Error(sdk::cat("cannot read .npy: ", e.what()));
+    }
+    const size_t rank = a.shape.size();
+    sdk::check(rank >= 1, nullptr, "cannot read .npy: a 0-d array (a scalar) is not a tensor");
+    sdk::check(rank <= FP_MAX_RANK, nullptr, "cannot read .npy: rank ", rank, " exceeds ", FP_MAX_RANK);
+    sdk::check(!a.data.empty(), nullptr, "cannot read .npy: the array is empty (shape ", shape_text(a.shape), ")");
+    spec_ = sdk::Spec();
+    for (size_t k = 0; k < rank; ++k) {
+      const std::string name = rank == 2 ? (k == 0 ? "row" : "col") : "axis" + std::to_string(k);
+      spec_.append(name, a.shape[k]);
+    }
+    data_ = std::move(a.data);
+    loaded_ = pending_ = true;
+    return spec_;
+  }
+
+  void push(fp_tensor& in, fp_tensor& out) override { out = in; }  // in-memory tensor
+
+  void flush(fp_tensor& out) override {
+    out = fp_tensor{};
+    if (!pending_) return;
+    pending_ = false;
+    out.data = data_.data();
+    out.rank = spec_.rank();
+    for (int k = 0; k < out.rank; ++k) out.shape[k] = spec_.dim(k);
+  }
+
+ private:
+  static std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string s = "(";
+    for (size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+    return s + (shape.size() == 1 ? ",)" : ")");
+  }
+
+  sdk::Spec spec_;
+  std::vector<float> data_;
+  bool loaded_ = false;   // open_file read a file (its spec is spec_)
+  bool pending_ = false;  // its data is still to be emitted
+};
+
+}  // namespace
+
+fp_stage_desc load_stage() { return sdk::stage<Load>(); }
+
+}  // namespace featpipe::tensor
+
+FEATPIPE_PLUGIN("featpipe-tensor", "0.1.0", featpipe::tensor::load_stage())
