@@ -22,10 +22,13 @@
 #include <string>
 #include <vector>
 
+// Symbols of the engine library (built with hidden visibility).
+#define FEATPIPE_API __attribute__((visibility("default")))
+
 namespace featpipe {
 
 // The one exception type of the framework.
-class Error : public std::runtime_error {
+class FEATPIPE_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -70,7 +73,7 @@ struct StepInfo {
 
 class Session;
 
-class Pipeline {
+class FEATPIPE_API Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
   static std::shared_ptr<const Pipeline> load(const std::string& path, const LoadOptions& opts = {});
   // From text; `source_name` appears in messages, `base_dir` resolves paths.
@@ -102,7 +105,7 @@ class Pipeline {
 };
 
 // One thread's instantiated pipeline. Buffers are reused across inputs.
-class Session {
+class FEATPIPE_API Session {
  public:
   ~Session();
   // Decode and process one file (pipelines with a source step).
@@ -121,5 +124,20 @@ class Session {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// What `featpipe stages` shows: every stage the plugins provide.
+struct ParamDoc {
+  std::string name, type, default_value, unit, doc;  // default "(required)" if none
+};
+struct StageDoc {
+  std::string name, doc, example, extensions;
+  std::string plugin_name, plugin_version, plugin_file;
+  std::vector<ParamDoc> params;
+};
+// The built-in plugins, FEATPIPE_PLUGIN_PATH, then `extra_plugins`; sorted
+// by name. Throws Error for a plugin that does not load or a duplicate name.
+FEATPIPE_API std::vector<StageDoc> available_stages(const std::vector<std::string>& extra_plugins = {});
+// Names close to `wanted` (for "did you mean" hints).
+FEATPIPE_API std::vector<std::string> closest_names(const std::string& wanted, const std::vector<std::string>& names);
 
 }  // namespace featpipe

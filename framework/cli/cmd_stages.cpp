@@ -1,0 +1,61 @@
+// featpipe stages [NAME]: what the loaded plugins provide.
+#include "commands.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace featpipe::cli {
+
+namespace {
+
+void print_stage(const StageDoc& d) {
+  std::cout << d.name << " — " << d.doc << "\n";
+  std::cout << "plugin: " << d.plugin_name << " " << d.plugin_version << " (" << d.plugin_file << ")\n";
+  if (!d.extensions.empty()) std::cout << "reads files: " << d.extensions << "\n";
+  std::cout << (d.params.empty() ? "parameters: none\n" : "parameters:\n");
+  for (const auto& p : d.params) {
+    std::cout << "  " << p.name << ": " << p.type << "  default: " << p.default_value;
+    if (!p.unit.empty()) std::cout << "  [" << p.unit << "]";
+    std::cout << "\n";
+    if (!p.doc.empty()) std::cout << "      " << p.doc << "\n";
+  }
+  if (!d.example.empty()) std::cout << "example:\n" << d.example << "\n";
+}
+
+}  // namespace
+
+Action add_stages(CLI::App& app) {
+  auto name = std::make_shared<std::string>();
+  auto plugins = std::make_shared<std::vector<std::string>>();
+  CLI::App* c = app.add_subcommand("stages", "list the stages plugins provide, or describe one");
+  c->add_option("name", *name, "a stage name, e.g. audio.stft");
+  c->add_option("--plugin", *plugins, "extra plugin file (repeatable)");
+  return [name, plugins] {
+    const std::vector<StageDoc> stages = available_stages(*plugins);
+    if (!name->empty()) {
+      std::vector<std::string> names;
+      for (const auto& s : stages) {
+        if (s.name == *name) {
+          print_stage(s);
+          return 0;
+        }
+        names.push_back(s.name);
+      }
+      std::cerr << "error: unknown stage '" << *name << "'";
+      auto near = closest_names(*name, names);
+      for (size_t k = 0; k < near.size(); ++k) std::cerr << (k ? " or " : "; did you mean ") << near[k];
+      std::cerr << (near.empty() ? "\n" : "?\n");
+      return 2;
+    }
+    size_t width = 0;
+    for (const auto& s : stages) width = std::max(width, s.name.size());
+    for (const auto& s : stages) {
+      std::string doc = s.doc;
+      if (size_t nl = doc.find('\n'); nl != std::string::npos) doc.resize(nl);
+      std::printf("%-*s  %s\n", static_cast<int>(width), s.name.c_str(), doc.c_str());
+    }
+    return 0;
+  };
+}
+
+}  // namespace featpipe::cli

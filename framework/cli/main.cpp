@@ -1,0 +1,39 @@
+// featpipe — command-line entry point.
+#include "commands.hpp"
+
+#include <iostream>
+#include <map>
+
+int main(int argc, char** argv) {
+  CLI::App app{"featpipe " FEATPIPE_VERSION " — feature pipelines for speech and image classifiers", "featpipe"};
+  app.set_version_flag("--version", "featpipe " FEATPIPE_VERSION " (plugin ABI " + std::to_string(FP_ABI_VERSION) + ")");
+  app.require_subcommand(1);
+  app.footer("Run `featpipe COMMAND --help` for a command's options.");
+
+  const std::map<std::string, featpipe::cli::Action> actions = {
+      {"run", featpipe::cli::add_run(app)},
+      {"validate", featpipe::cli::add_validate(app)},
+      {"stages", featpipe::cli::add_stages(app)},
+      {"plot", featpipe::cli::add_plot(app)},
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // usage errors: 2, as documented
+  }
+  for (const auto& [name, action] : actions)
+    if (app.got_subcommand(name)) {
+      try {
+        return action();
+      } catch (const featpipe::Error& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+      } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+      }
+    }
+  return 2;
+}

@@ -1,0 +1,58 @@
+#include "commands.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+namespace featpipe::cli {
+
+static std::string clock_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  long t = std::lround(s);
+  char buf[32];
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+  return buf;
+}
+
+static std::string rates(const RunProgress& p) {
+  std::ostringstream os;
+  os.precision(3);
+  const double secs = std::max(p.elapsed, 1e-9);
+  os << p.done / secs << " files/s";
+  if (p.media_seconds > 0) os << ", " << p.media_seconds / secs << " media s/s";
+  return os.str();
+}
+
+std::string summary_line(const RunProgress& p) {
+  std::ostringstream os;
+  os << "featpipe: " << p.total << " inputs: " << p.ok << " ok, " << p.failed << " failed, " << p.skipped
+     << " skipped";
+  if (p.not_taken) os << " (" << p.not_taken << " other files not taken)";
+  os.precision(3);
+  os << " in " << p.elapsed << " s (" << rates(p) << ")";
+  return os.str();
+}
+
+std::function<void(const RunProgress&)> progress_printer(bool tty) {
+  return [tty](const RunProgress& p) {
+    if (p.finished) {
+      if (tty) std::cerr << "\r\033[K";
+      std::cerr << summary_line(p) << "\n";
+      return;
+    }
+    const double eta = p.done ? p.elapsed / p.done * (p.total - p.done) : NAN;
+    if (tty) {
+      const int width = 30;
+      const int filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+      std::cerr << "\r\033[K[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << p.done << "/"
+                << p.total << "  " << rates(p) << "  ETA " << clock_text(eta) << std::flush;
+    } else {
+      std::cerr << "featpipe: " << p.done << "/" << p.total << " done (" << p.failed << " failed), " << rates(p)
+                << ", ETA " << clock_text(eta) << "\n";
+    }
+  };
+}
+
+}  // namespace featpipe::cli

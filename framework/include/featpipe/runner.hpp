@@ -1,0 +1,46 @@
+// Batch runs: a pipeline over files and folders, writing .npy features, a
+// manifest and provenance into an output folder (what `featpipe run` does).
+#pragma once
+
+#include <featpipe/featpipe.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+struct RunOptions {
+  std::vector<std::string> inputs;  // files and folders (walked recursively)
+  std::string outdir;
+  int jobs = 1;                     // worker threads
+  int shard_index = 0, shard_count = 1;
+  bool resume = false;              // skip inputs done (output + ok manifest line)
+  bool overwrite = false;           // replace existing outputs
+  // Progress, called from a monitor thread every `progress_interval` s.
+  std::function<void(const struct RunProgress&)> on_progress;
+  double progress_interval = 0.2;
+  // Each failure as it happens: (input, message). Default: stderr.
+  std::function<void(const std::string&, const std::string&)> on_error;
+};
+
+struct RunProgress {
+  size_t total = 0;          // inputs in this shard
+  size_t done = 0;           // ok + failed + skipped so far
+  size_t ok = 0, failed = 0, skipped = 0;
+  size_t not_taken = 0;      // files in folders the first step does not read
+  double elapsed = 0;        // seconds
+  double media_seconds = 0;  // of audio processed
+  bool finished = false;
+};
+
+// Runs the whole job. Throws Error for problems before any input is touched
+// (missing input path, unwritable output folder, different provenance):
+// the CLI's exit status 2. Per-input failures are counted, not thrown.
+FEATPIPE_API RunProgress run_batch(const Pipeline& pipeline, const RunOptions& opts);
+
+// --shard parsing: "K/N", or "auto" (Slurm array / Kubernetes indexed job;
+// `count` from --shard-count for Kubernetes). Throws Error when unusable.
+FEATPIPE_API void parse_shard(const std::string& text, int count_option, int& index, int& count);
+
+}  // namespace featpipe

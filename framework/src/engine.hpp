@@ -1,0 +1,63 @@
+// The engine's inside: a loaded pipeline (steps with resolved parameters and
+// agreed specs) and a session (stage instances of one thread).
+#pragma once
+
+#include <featpipe/featpipe.hpp>
+
+#include "params.hpp"
+#include "plugin_registry.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+struct StepDef {
+  std::string use, id;
+  YAML::Mark mark;              // of the step's `use`
+  const StageEntry* stage = nullptr;
+  ResolvedParams params;
+  sdk::Spec in, out;            // agreed at load time
+  fp_stream_info stream{};
+  std::string context;          // "step 2 'audio.stft'"
+  // file:line:col of `param` when the step has it, else of the step.
+  std::string where_param(const std::string& file, const char* param) const;
+};
+
+struct Pipeline::Impl {
+  std::string file;             // path as given, for messages
+  std::string base_dir;
+  std::string text;             // the file's content (hashed for provenance)
+  std::string name;
+  StageSet stages;
+  std::vector<StepDef> steps;
+  std::vector<StepInfo> infos;
+  bool source = false;
+  std::optional<size_t> batch_only;
+  double latency = 0;
+};
+
+// Owns one fp_stage instance; turns its failures into Errors with context.
+class StageHandle {
+ public:
+  StageHandle(const StepDef& def, const std::string& file);
+  ~StageHandle();
+  StageHandle(StageHandle&&) noexcept;
+  StageHandle(const StageHandle&) = delete;
+
+  fp_stage* get() const { return st_; }
+  const StepDef& def() const { return *def_; }
+  // Throws Error("<context>: <message>") when `status` is FP_ERROR.
+  void check(fp_status status) const;
+
+ private:
+  fp_stage* st_ = nullptr;
+  const StepDef* def_ = nullptr;
+  std::string file_;
+};
+
+// Builds steps: resolves stages and parameters, configures the chain.
+void load_pipeline(Pipeline::Impl& p, const std::string& yaml_text, const LoadOptions& opts);
+
+}  // namespace featpipe

@@ -1,0 +1,225 @@
+#include "session.hpp"
+
+#include <cmath>
+#include <cstring>
+
+namespace featpipe {
+
+namespace {
+
+bool empty(const fp_tensor& t) { return t.data == nullptr || sdk::numel(t) == 0; }
+
+// Index of the first NaN/Inf, or -1. Bit test: vectorizes, no FP traps.
+int64_t first_nonfinite(const fp_tensor& t) {
+  const int64_t n = sdk::numel(t);
+  const auto* bits = reinterpret_cast<const uint32_t*>(t.data);
+  uint32_t any = 0;
+  for (int64_t k = 0; k < n; ++k) any |= ((bits[k] & 0x7f800000u) == 0x7f800000u);
+  if (!any) return -1;
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(t.data[k])) return k;
+  return -1;
+}
+
+}  // namespace
+
+Session::Impl::Impl(std::shared_ptr<const Pipeline> pipe) : keep(std::move(pipe)), p(keep->impl()) {
+  stages.reserve(p.steps.size());
+  for (const auto& def : p.steps) {
+    stages.emplace_back(def, p.file);
+    fp_spec out{};
+    fp_stream_info info{};
+    StageHandle& h = stages.back();
+    h.check(h.get()->configure(h.get(), &def.in.raw(), &out, &info));
+  }
+  specs.resize(p.steps.size());
+}
+
+void Session::Impl::start_from(size_t k) {
+  for (; k < stages.size(); ++k) {
+    fp_spec out{};
+    stages[k].check(stages[k].get()->start(stages[k].get(), &specs[k - 1].raw(), &out));
+    specs[k] = out;
+  }
+  source_samples = 0;
+  media_seconds = 0;
+  saw_nonfinite = false;
+}
+
+void Session::Impl::begin_file(const std::string& path) {
+  StageHandle& s0 = stages.front();
+  if (!s0.get()->open_file) throw Error(s0.def().context + ": does not read files");
+  fp_spec out{};
+  s0.check(s0.get()->open_file(s0.get(), path.c_str(), &out));
+  specs[0] = out;
+  start_from(1);
+}
+
+void Session::Impl::begin(const sdk::Spec& in) {
+  fp_spec out{};
+  stages[0].check(stages[0].get()->start(stages[0].get(), &in.raw(), &out));
+  specs[0] = out;
+  start_from(1);
+}
+
+void Session::Impl::check_finite(const fp_tensor& t, size_t k) const {
+  int64_t at = first_nonfinite(t);
+  if (at >= 0)
+    throw Error(stages[k].def().context + ": produced a non-finite value (" + (std::isnan(t.data[at]) ? "NaN" : "Inf") +
+                ") at element " + std::to_string(at) + " of its output");
+}
+
+void Session::Impl::push(size_t k, fp_tensor& t) {
+  if (empty(t)) return;
+  if (k == 1 || (k == stages.size() && stages.size() == 1)) {
+    const int sa = specs[0].stream_axis();
+    if (sa >= 0 && sa < t.rank) source_samples += static_cast<double>(t.shape[sa]);
+  }
+  if (k == stages.size()) {
+    sink(t);
+    return;
+  }
+  fp_tensor out{};
+  stages[k].check(stages[k].get()->push(stages[k].get(), &t, &out));
+  if (check_each && !empty(out)) check_finite(out, k);
+  push(k + 1, out);
+}
+
+void Session::Impl::finish(size_t k) {
+  for (; k < stages.size(); ++k) {
+    fp_tensor out{};
+    stages[k].check(stages[k].get()->flush(stages[k].get(), &out));
+    if (check_each && !empty(out)) check_finite(out, k);
+    push(k + 1, out);
+  }
+  const double rate = specs[0].attr("sample_rate");
+  media_seconds = std::isfinite(rate) && rate > 0 ? source_samples / rate : 0;
+}
+
+void Session::Impl::reset_result() {
+  pieces_.clear();
+  piece_len_.clear();
+  any_ = false;
+  saw_nonfinite = false;
+}
+
+void Session::Impl::sink(const fp_tensor& t) {
+  if (first_nonfinite(t) >= 0) saw_nonfinite = true;
+  if (on_output) {
+    on_output(t, specs.back());
+    return;
+  }
+  if (!any_) first_ = t;
+  any_ = true;
+  const int sa = std::max(specs.back().stream_axis(), 0);
+  pieces_.emplace_back(t.data, t.data + sdk::numel(t));
+  piece_len_.push_back(t.rank > sa ? t.shape[sa] : 1);
+}
+
+Tensor Session::Impl::take_result() {
+  const sdk::Spec& spec = specs.back();
+  Tensor r;
+  for (int k = 0; k < spec.rank(); ++k) r.axes.emplace_back(spec.axis(k));
+  for (uint32_t k = 0; k < spec.raw().attr_count; ++k)
+    if (std::isfinite(spec.raw().attrs[k].value)) r.attrs[spec.raw().attrs[k].key] = spec.raw().attrs[k].value;
+  if (!any_) {  // nothing emitted: zero length on the stream axis
+    for (int k = 0; k < spec.rank(); ++k) r.shape.push_back(k == spec.stream_axis() ? 0 : std::max<int64_t>(spec.dim(k), 0));
+    return r;
+  }
+  const int sa = std::max(spec.stream_axis(), 0);
+  int64_t total = 0;
+  for (int64_t n : piece_len_) total += n;
+  r.shape.assign(first_.shape, first_.shape + first_.rank);
+  if (r.shape.empty()) r.shape.push_back(1);
+  r.shape[sa] = total;
+  if (pieces_.size() == 1) {
+    r.data = std::move(pieces_.front());
+  } else {
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < sa; ++k) outer *= r.shape[k];
+    for (size_t k = sa + 1; k < r.shape.size(); ++k) inner *= r.shape[k];
+    r.data.resize(static_cast<size_t>(outer * total * inner));
+    int64_t offset = 0;
+    for (size_t p = 0; p < pieces_.size(); ++p) {
+      const int64_t len = piece_len_[p];
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(&r.data[(o * total + offset) * inner], &pieces_[p][o * len * inner], sizeof(float) * len * inner);
+      offset += len;
+    }
+  }
+  pieces_.clear();
+  piece_len_.clear();
+  return r;
+}
+
+// ------------------------------------------------------------ Session
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+std::unique_ptr<Session> Pipeline::session() const {
+  return std::make_unique<Session>(std::make_unique<Session::Impl>(shared_from_this()));
+}
+
+Tensor Session::run_file(const std::string& path) {
+  Impl& s = *impl_;
+  if (!s.p.source) throw Error("pipeline " + s.p.file + ": its first step takes a tensor, not a file");
+  auto once = [&] {
+    s.reset_result();
+    s.begin_file(path);
+    fp_tensor t{};
+    StageHandle& s0 = s.stages.front();
+    s0.check(s0.get()->flush(s0.get(), &t));
+    if (s.check_each && !empty(t)) s.check_finite(t, 0);
+    s.push(1, t);
+    s.finish(1);
+  };
+  once();
+  if (s.saw_nonfinite) {
+    // Rare: run again checking every step, to name the one at fault.
+    s.check_each = true;
+    try {
+      once();
+    } catch (...) {
+      s.check_each = false;
+      throw;
+    }
+    s.check_each = false;
+    throw Error("the output holds non-finite values (NaN or Inf)");
+  }
+  return s.take_result();
+}
+
+Tensor Session::run(Tensor input) {
+  Impl& s = *impl_;
+  sdk::Spec spec;
+  if (input.axes.size() != input.shape.size()) throw Error("input tensor: " + std::to_string(input.axes.size()) +
+                                                           " axis names for " + std::to_string(input.shape.size()) + " dimensions");
+  if (input.data.size() != static_cast<size_t>(input.numel()))
+    throw Error("input tensor: " + std::to_string(input.data.size()) + " values for shape of " + std::to_string(input.numel()));
+  for (size_t k = 0; k < input.shape.size(); ++k) spec.append(input.axes[k], input.shape[k]);
+  // The first step's agreed input names the stream axis; keep it.
+  const sdk::Spec& agreed = s.p.steps.front().in;
+  if (agreed.stream_axis() >= 0) spec.set_stream_axis(spec.find(agreed.axis(agreed.stream_axis())));
+  else if (int t = spec.find("time"); t >= 0) spec.set_stream_axis(t);
+  for (const auto& [k, v] : input.attrs) spec.set_attr(k, v);
+
+  s.check_each = true;  // the input is consumed in place: no second run
+  s.reset_result();
+  s.begin(spec);
+  fp_tensor t{};
+  t.data = input.data.data();
+  t.rank = static_cast<int32_t>(input.shape.size());
+  for (int k = 0; k < t.rank; ++k) t.shape[k] = input.shape[k];
+  for (float v : input.data)
+    if (!std::isfinite(v)) throw Error("input tensor holds a non-finite value (NaN or Inf)");
+  if (!empty(t)) s.push(0, t);
+  s.finish(0);
+  s.check_each = false;
+  if (s.saw_nonfinite) throw Error("the output holds non-finite values (NaN or Inf)");
+  return s.take_result();
+}
+
+double Session::last_media_seconds() const { return impl_->media_seconds; }
+
+}  // namespace featpipe

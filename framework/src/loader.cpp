@@ -1,0 +1,183 @@
+// Pipeline files: parse, resolve stages and parameters, agree shapes.
+// Every error names file:line:col of the node at fault.
+#include "engine.hpp"
+#include "util.hpp"
+
+#include <filesystem>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace featpipe {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& file, const YAML::Mark& m, const std::string& msg) {
+  throw Error(where(file, m) + ": " + msg);
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& file) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail(file, e.mark, "YAML syntax error: " + e.msg);
+  }
+}
+
+std::string scalar(const YAML::Node& n, const std::string& file, const std::string& what) {
+  if (!n.IsScalar()) fail(file, n.Mark(), what + " must be a single value");
+  return n.Scalar();
+}
+
+void load_plugins(Pipeline::Impl& p, const YAML::Node& root, const LoadOptions& opts) {
+  std::vector<std::pair<std::string, YAML::Mark>> files;
+  if (opts.builtin_plugins)
+    for (const auto& f : default_plugin_files()) files.emplace_back(f, YAML::Mark::null_mark());
+  if (YAML::Node list = root["plugins"]) {
+    if (!list.IsSequence() && !list.IsNull()) fail(p.file, list.Mark(), "'plugins' must be a list of plugin files");
+    for (const auto& item : list) {
+      fs::path f = scalar(item, p.file, "a plugin file");
+      if (f.is_relative()) f = fs::path(p.base_dir) / f;
+      files.emplace_back(f.lexically_normal().string(), item.Mark());
+    }
+  }
+  for (const auto& f : opts.plugin_files) files.emplace_back(f, YAML::Mark::null_mark());
+  for (const auto& [f, mark] : files) {
+    try {
+      p.stages.add(open_plugin(f));
+    } catch (const Error& e) {
+      if (mark.is_null()) throw;
+      fail(p.file, mark, e.what());
+    }
+  }
+}
+
+// Creates a throw-away instance to agree shapes (sessions make their own).
+void configure_step(Pipeline::Impl& p, StepDef& s, const sdk::Spec& in, const StepDef* prev) {
+  StageHandle h(s, p.file);
+  fp_spec out{};
+  fp_stream_info info{};
+  fp_status st = h.get()->configure(h.get(), &in.raw(), &out, &info);
+  if (st != FP_OK) {
+    const char* param = nullptr;
+    std::string msg = h.get()->error(h.get(), &param);
+    std::string at = s.where_param(p.file, param);
+    if (!param && prev)
+      msg += " (input from step '" + prev->use + "': " + in.axes_text() + ")";
+    throw Error(at + ": " + s.context + ": " + msg);
+  }
+  s.in = in;
+  s.out = out;
+  s.stream = info;
+  StepInfo si;
+  si.use = s.use;
+  si.id = s.id;
+  si.where = where(p.file, s.mark);
+  si.plugin_file = s.stage->plugin->file;
+  si.plugin_version = s.stage->plugin->plugin->version;
+  si.params_json = s.params.to_json().dump();
+  si.output = s.out;
+  si.stream = info;
+  if (h.get()->describe) si.description = h.get()->describe(h.get());
+  p.infos.push_back(si);
+}
+
+}  // namespace
+
+std::string StepDef::where_param(const std::string& file, const char* param) const {
+  if (param)
+    if (const ParamValue* pv = params.find(param); pv && !pv->defaulted) return where(file, pv->mark);
+  return where(file, mark);
+}
+
+void load_pipeline(Pipeline::Impl& p, const std::string& text, const LoadOptions& opts) {
+  YAML::Node root = parse_yaml(text, p.file);
+  if (!root.IsMap()) fail(p.file, root.Mark(), "a pipeline file is a map with keys featpipe, name, stages");
+
+  static const std::set<std::string> top_keys = {"featpipe", "name", "plugins", "stages"};
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (!top_keys.count(key)) {
+      auto near = util::closest(key, {top_keys.begin(), top_keys.end()}, 1);
+      fail(p.file, kv.first.Mark(), "unknown key '" + key + "'" + (near.empty() ? "" : " (did you mean '" + near[0] + "'?)") +
+                                        "; a pipeline has: featpipe, name, plugins, stages");
+    }
+  }
+  YAML::Node version = root["featpipe"];
+  if (!version) fail(p.file, root.Mark(), "missing 'featpipe: 1' (the pipeline format version)");
+  if (!version.IsScalar() || version.Scalar() != "1")
+    fail(p.file, version.Mark(), "unsupported pipeline format version '" + (version.IsScalar() ? version.Scalar() : std::string("?")) +
+                                     "': this featpipe reads version 1");
+  YAML::Node name = root["name"];
+  if (!name) fail(p.file, root.Mark(), "missing 'name'");
+  p.name = scalar(name, p.file, "'name'");
+
+  load_plugins(p, root, opts);
+
+  YAML::Node stages = root["stages"];
+  if (!stages) fail(p.file, root.Mark(), "missing 'stages' (the list of steps)");
+  if (!stages.IsSequence() || stages.size() == 0) fail(p.file, stages.Mark(), "'stages' must be a non-empty list of steps");
+
+  static const std::set<std::string> step_keys = {"use", "with", "id"};
+  size_t index = 0;
+  for (const auto& node : stages) {
+    ++index;
+    if (!node.IsMap()) fail(p.file, node.Mark(), "step " + std::to_string(index) + " must be a map with 'use' (and optional 'with', 'id')");
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (!step_keys.count(key)) {
+        auto near = util::closest(key, {step_keys.begin(), step_keys.end()}, 1);
+        fail(p.file, kv.first.Mark(), "step " + std::to_string(index) + ": unknown key '" + key + "'" +
+                                          (near.empty() ? "" : " (did you mean '" + near[0] + "'?)") + "; a step has: use, with, id");
+      }
+    }
+    YAML::Node use = node["use"];
+    if (!use) fail(p.file, node.Mark(), "step " + std::to_string(index) + ": missing 'use' (the stage name)");
+    StepDef s;
+    s.use = scalar(use, p.file, "'use'");
+    s.mark = use.Mark();
+    if (YAML::Node id = node["id"]) s.id = scalar(id, p.file, "'id'");
+    s.context = "step " + std::to_string(index) + " '" + s.use + "'" + (s.id.empty() ? "" : " (" + s.id + ")");
+    s.stage = p.stages.find(s.use);
+    if (!s.stage) {
+      auto near = util::closest(s.use, p.stages.names());
+      std::string hint = near.empty() ? "; `featpipe stages` lists the stages" : "; did you mean " + util::join(near, " or ") + "?";
+      fail(p.file, use.Mark(), "unknown stage '" + s.use + "'" + hint);
+    }
+    s.params = resolve_params(*s.stage->desc, node["with"], s.mark, p.file, p.base_dir, s.context);
+    p.steps.push_back(std::move(s));
+  }
+
+  // Agree shapes along the chain.
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    StepDef& s = p.steps[k];
+    const bool is_source = s.stage->desc->extensions != nullptr;
+    sdk::Spec in;
+    if (k == 0) {
+      p.source = is_source;
+      if (!is_source) {
+        if (!opts.input)
+          fail(p.file, s.mark, s.context + ": takes a tensor, so it cannot start a pipeline that reads files; "
+                                           "start with a stage that reads files (audio.decode, image.decode, tensor.load)");
+        in = *opts.input;
+      }
+    } else {
+      if (is_source) fail(p.file, s.mark, s.context + ": reads files, so it can only be the first step");
+      in = p.steps[k - 1].out;
+    }
+    configure_step(p, s, in, k ? &p.steps[k - 1] : nullptr);
+  }
+
+  // Streaming: the first whole-input step, and the look-ahead in input units.
+  double scale = 1;  // input units per unit at the current step's input
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    const fp_stream_info& i = p.steps[k].stream;
+    if (i.whole_input && !p.batch_only) p.batch_only = k;
+    if (i.hop > 0) {
+      p.latency += static_cast<double>(i.lookahead) * scale;
+      scale *= i.hop;
+    }
+  }
+}
+
+}  // namespace featpipe

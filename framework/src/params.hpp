@@ -1,0 +1,53 @@
+// Turning a step's `with:` map into checked fp_values, by the stage's schema.
+#pragma once
+
+#include <featpipe/plugin.h>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+// Where a node stands: "file.yaml:12:7".
+std::string where(const std::string& file, const YAML::Mark& mark);
+
+// One resolved parameter with storage for what fp_value points at.
+struct ParamValue {
+  const fp_param_desc* desc = nullptr;
+  bool is_null = false;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;
+  std::vector<double> numbers;
+  std::vector<std::string> strings;
+  YAML::Mark mark;        // of the value in the file (or of `use` if defaulted)
+  bool defaulted = false;
+};
+
+class ResolvedParams {
+ public:
+  std::vector<ParamValue> values;  // schema order
+
+  // fp_value array pointing into `values` (valid while this lives).
+  const std::vector<fp_value>& raw();
+  nlohmann::json to_json() const;
+  const ParamValue* find(const std::string& name) const;
+
+ private:
+  std::vector<fp_value> raw_;
+  std::vector<std::vector<const char*>> ptrs_;
+};
+
+// Checks `with` (may be undefined/null) against the schema; unknown keys,
+// wrong types, out of range, missing required parameters are Errors with
+// file:line:col of the offending node. Paths resolve against `base_dir`.
+ResolvedParams resolve_params(const fp_stage_desc& desc, const YAML::Node& with, const YAML::Mark& step_mark,
+                              const std::string& file, const std::string& base_dir, const std::string& context);
+
+// "int ≥ 1", "float in [0, 1]", "hann|hamming", "axis", ... for `stages`.
+std::string type_text(const fp_param_desc& p);
+
+}  // namespace featpipe

@@ -1,0 +1,48 @@
+// Loading stage plugins: dlopen, the entry symbol, the ABI check, and the
+// set of stages a pipeline can see (with duplicate detection).
+#pragma once
+
+#include <featpipe/plugin.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+struct LoadedPlugin {
+  std::string file;  // canonical path
+  const fp_plugin* plugin = nullptr;
+};
+
+// Opens a plugin file once per process (handles are never closed: stage
+// code must stay mapped while any instance lives). Throws Error naming the
+// file: not loadable, no entry symbol, other ABI version.
+const LoadedPlugin& open_plugin(const std::string& file);
+
+// The plugin folder installed/built with the engine, then each folder of
+// FEATPIPE_PLUGIN_PATH: every *.so in them, in that order.
+std::vector<std::string> default_plugin_files();
+std::string builtin_plugin_dir();
+
+struct StageEntry {
+  const fp_stage_desc* desc = nullptr;
+  const LoadedPlugin* plugin = nullptr;
+};
+
+// The stages one pipeline sees.
+class StageSet {
+ public:
+  // Adds every stage of the plugin; a name already provided by another
+  // file is an Error naming both files. The same file twice is a no-op.
+  void add(const LoadedPlugin& p);
+  const StageEntry* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+  const std::vector<const LoadedPlugin*>& plugins() const { return plugins_; }
+
+ private:
+  std::map<std::string, StageEntry> stages_;
+  std::vector<const LoadedPlugin*> plugins_;
+};
+
+}  // namespace featpipe

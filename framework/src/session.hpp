@@ -1,0 +1,48 @@
+// Session internals: moving data through one thread's stage instances.
+#pragma once
+
+#include "engine.hpp"
+
+#include <functional>
+
+namespace featpipe {
+
+struct Session::Impl {
+  explicit Impl(std::shared_ptr<const Pipeline> pipe);
+
+  std::shared_ptr<const Pipeline> keep;  // the steps outlive the session
+  const Pipeline::Impl& p;
+  std::vector<StageHandle> stages;
+  std::vector<sdk::Spec> specs;  // each step's concrete output for this input
+
+  // Where final chunks go: accumulated into `result` unless `on_output` is set.
+  std::function<void(const fp_tensor&, const sdk::Spec&)> on_output;
+  bool check_each = false;       // check every step's output for NaN/Inf
+  bool saw_nonfinite = false;
+  double source_samples = 0;     // along the source's stream axis
+  double media_seconds = 0;
+
+  // Starting an input: from a file (source step) or from a tensor spec.
+  void begin_file(const std::string& path);
+  void begin(const sdk::Spec& in);
+  // Push into step k (k == steps: the sink).
+  void push(size_t k, fp_tensor& t);
+  // Flush steps k.. in order, pushing what each emits downstream.
+  void finish(size_t k);
+  // Throws naming step k when `t` (its output) holds a NaN or Inf.
+  void check_finite(const fp_tensor& t, size_t k) const;
+
+  // Batch result assembly.
+  void reset_result();
+  Tensor take_result();
+
+ private:
+  void start_from(size_t k);
+  void sink(const fp_tensor& t);
+  std::vector<std::vector<float>> pieces_;
+  std::vector<int64_t> piece_len_;
+  fp_tensor first_{};
+  bool any_ = false;
+};
+
+}  // namespace featpipe
