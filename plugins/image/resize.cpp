@@ -1,0 +1,100 @@
+// image.resize — torchvision-compatible resize of the last two axes
+// ([..., height, width]).
+//
+// size: an int resizes the shorter side to it and the longer to
+// int(size · long / short), as torchvision.transforms.Resize; [h, w] is
+// exact. interpolation: bilinear (default), bicubic, area (PIL's BOX filter,
+// which is what cv::INTER_AREA computes when shrinking) or nearest (PIL's
+// int((i + 0.5)·in/out)). antialias (default true): when shrinking, the
+// filter's support grows with the scale, as PIL and torchvision's
+// antialias=True do: ≡ torchvision Resize on PIL images (within ~1/255,
+// PIL rounds to 8 bits after each pass) and on float tensors (to float
+// rounding). Without antialias the filter keeps its unit support (plain
+// interpolation, aliasing on large downscales). Values are not clamped:
+// bicubic may overshoot [0, 1] as torchvision's tensor path does.
+#include "resample.hpp"
+#include "stages.hpp"
+
+#include <featpipe/sdk.hpp>
+
+#include <string>
+#include <vector>
+
+namespace featpipe::image {
+namespace {
+
+using sdk::Param;
+using sdk::Spec;
+
+class Resize final : public sdk::Stage, public sdk::StageDefaults {
+ public:
+  static constexpr const char* kName = "image.resize";
+  static constexpr const char* kDoc =
+      "Resizes [..., height, width]: size = shorter side (long side int(size*long/short)) or [h, w]; "
+      "antialiased bilinear/bicubic/area as PIL and torchvision Resize(antialias=True), or nearest.";
+  static constexpr const char* kExample = "- use: image.resize\n  with: {size: 256}";
+  static constexpr fp_param_desc kParams[] = {
+      Param::Ints("size", nullptr).count(1, 2).range(1, 1 << 20).unit("pixels")
+          .doc("shorter side, or [height, width]"),
+      Param::Choice("interpolation", "bilinear", "bilinear|area|bicubic|nearest").doc("resampling filter"),
+      Param::Bool("antialias", "true").doc("widen the filter when shrinking (PIL/torchvision antialias)")};
+
+  explicit Resize(const sdk::Params& p)
+      : size_(p.numbers("size")), antialias_(p.b("antialias")) {
+    std::string i = p.s("interpolation");
+    interp_ = i == "bicubic" ? Interp::bicubic : i == "area" ? Interp::area : i == "nearest" ? Interp::nearest
+                                                                                         : Interp::bilinear;
+  }
+
+  Spec configure(const Spec& in, fp_stream_info& info) override {
+    info = fp_stream_info{};
+    sdk::check(in.rank() >= 2, nullptr, "image.resize needs [..., height, width], got ", in.axes_text());
+    sdk::check(in.stream_axis() < 0 || in.stream_axis() < in.rank() - 2, nullptr,
+               "image.resize cannot resize along the stream axis of ", in.axes_text());
+    Spec out = in;
+    auto [h, w] = out_size(in.dim(in.rank() - 2), in.dim(in.rank() - 1));
+    out.set_dim(in.rank() - 2, h);
+    out.set_dim(in.rank() - 1, w);
+    return out;
+  }
+
+  void push(fp_tensor& in, fp_tensor& out) override {
+    const int r = in.rank;
+    const int64_t in_h = in.shape[r - 2], in_w = in.shape[r - 1];
+    sdk::check(in_h > 0 && in_w > 0, nullptr, "image.resize: empty image ", in_h, "x", in_w);
+    auto [h, w] = out_size(in_h, in_w);
+    if (wy_.in != in_h || wy_.out != h) wy_ = axis_weights(static_cast<int>(in_h), static_cast<int>(h), interp_, antialias_);
+    if (wx_.in != in_w || wx_.out != w) wx_ = axis_weights(static_cast<int>(in_w), static_cast<int>(w), interp_, antialias_);
+    const int64_t planes = sdk::span_of(in, 0, r - 2);
+    buf_.resize(static_cast<size_t>(planes * h * w));
+    resample(in.data, planes, static_cast<int>(in_h), static_cast<int>(in_w), wy_, wx_, buf_.data(), tmp_);
+    out = in;
+    out.data = buf_.data();
+    out.shape[r - 2] = h;
+    out.shape[r - 1] = w;
+  }
+
+ private:
+  // torchvision's _compute_resized_output_size (max_size unset); -1 stays
+  // unknown.
+  std::pair<int64_t, int64_t> out_size(int64_t h, int64_t w) const {
+    if (size_.size() == 2) return {static_cast<int64_t>(size_[0]), static_cast<int64_t>(size_[1])};
+    if (h < 0 || w < 0) return {-1, -1};
+    const int64_t s = static_cast<int64_t>(size_[0]);
+    const int64_t shorter = std::min(h, w), longer = std::max(h, w);
+    const int64_t new_long = static_cast<int64_t>(static_cast<double>(s * longer) / static_cast<double>(shorter));
+    return w <= h ? std::pair{new_long, s} : std::pair{s, new_long};
+  }
+
+  std::vector<double> size_;
+  bool antialias_;
+  Interp interp_;
+  AxisWeights wy_, wx_;
+  std::vector<float> buf_, tmp_;
+};
+
+}  // namespace
+
+fp_stage_desc resize_stage() { return sdk::stage<Resize>(); }
+
+}  // namespace featpipe::image
