@@ -54,7 +54,9 @@ std::map<std::string, bool> read_done(const std::string& outdir) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object() || !j.contains("output") || !j["output"].is_string()) continue;
       const std::string status = j.value("status", "");
-      done[j["output"].get<std::string>()] = status == "ok" || status == "skipped";
+      // Any ok line counts: outputs are replaced atomically, so a later
+      // failure (or a refusal to overwrite) leaves that output intact.
+      done[j["output"].get<std::string>()] |= status == "ok" || status == "skipped";
     }
   }
   return done;

@@ -24,8 +24,8 @@ class Manifest {
   std::mutex mu_;
 };
 
-// Outputs (relative to OUTDIR) whose last manifest line in any
-// manifest*.jsonl of `outdir` says ok. Torn or unparsable lines are ignored.
+// Outputs (relative to OUTDIR) that some line of a manifest*.jsonl in
+// `outdir` says are ok (or skipped as done). Torn or unparsable lines are ignored.
 std::map<std::string, bool> read_done(const std::string& outdir);
 
 }  // namespace featpipe

@@ -187,7 +187,7 @@ ResolvedParams resolve_params(const fp_stage_desc& desc, const YAML::Node& with,
   for (uint32_t k = 0; k < desc.param_count; ++k) {
     ParamValue pv;
     pv.desc = &desc.params[k];
-    YAML::Node value = (with && with.IsMap()) ? with[pv.desc->name] : YAML::Node();
+    YAML::Node value = (with && with.IsMap()) ? with[pv.desc->name] : YAML::Node(YAML::NodeType::Undefined);
     if (value.IsDefined()) {
       pv.mark = value.Mark();
       fill(c, pv, value, base_dir);
