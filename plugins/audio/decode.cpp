@@ -1,0 +1,341 @@
+// audio.decode — audio files (libsndfile) or raw sample buffers to a float
+// signal in [-1, 1], mixed down to mono or with channels kept, resampled
+// with libsoxr (very high quality) when `sample_rate` differs.
+//
+//   - use: audio.decode
+//     with: {sample_rate: 16000}
+//
+// Output [time] (mono: the mean of the channels) or [channel, time] with
+// `mono: false`; attribute sample_rate. Two ways in:
+//   - file mode: open_file(path) decodes the file (any format the installed
+//     libsndfile reads: WAV PCM 8/16/24/32 and float, FLAC, OGG/Vorbis,
+//     Opus, MP3, AIFF, ...), flush() emits it;
+//   - push mode (in-memory or live buffers): start() with a [time] or
+//     [channel, time] spec carrying attribute sample_rate, then push().
+// Both resample through the same incremental libsoxr code, fed in chunks,
+// so a file and the same samples streamed give the same output.
+#include "dsp.hpp"
+#include "stages.hpp"
+
+#include <sndfile.h>
+#include <soxr.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+namespace featpipe::audio {
+namespace {
+
+using sdk::check;
+using sdk::Error;
+
+// Incremental planar resampler over libsoxr (very high quality).
+class Resampler {
+ public:
+  Resampler(double in_rate, double out_rate, int channels) : channels_(channels), ratio_(out_rate / in_rate) {
+    soxr_error_t err = nullptr;
+    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_S, SOXR_FLOAT32_S);
+    soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
+    soxr_runtime_spec_t rt = soxr_runtime_spec(1);  // one thread: workers run in parallel already
+    soxr_ = soxr_create(in_rate, out_rate, static_cast<unsigned>(channels), &err, &io, &q, &rt);
+    check(soxr_ != nullptr && err == nullptr, nullptr, "cannot create a resampler from ", in_rate, " Hz to ",
+          out_rate, " Hz: ", err ? err : "unknown error");
+    out_.resize(static_cast<size_t>(channels));
+  }
+  ~Resampler() { soxr_delete(soxr_); }
+  Resampler(const Resampler&) = delete;
+  Resampler& operator=(const Resampler&) = delete;
+
+  // Consumes `n` samples of each channel (planar: channel c at x + c*stride)
+  // and appends what is ready to out(c); x == nullptr drains the filter at
+  // the end of the input.
+  void process(const float* x, int64_t n, int64_t stride) {
+    std::vector<const float*> in(static_cast<size_t>(channels_));
+    std::vector<float*> out(static_cast<size_t>(channels_));
+    const size_t cap = static_cast<size_t>(std::ceil(static_cast<double>(std::max<int64_t>(n, 4096)) * ratio_)) + 256;
+    int64_t done = 0;
+    for (;;) {
+      for (int c = 0; c < channels_; ++c) {
+        if (x) in[static_cast<size_t>(c)] = x + c * stride + done;
+        auto& o = out_[static_cast<size_t>(c)];
+        o.resize(o.size() + cap);
+        out[static_cast<size_t>(c)] = o.data() + (o.size() - cap);
+      }
+      size_t idone = 0, odone = 0;
+      soxr_error_t err = soxr_process(soxr_, x ? static_cast<soxr_in_t>(in.data()) : nullptr,
+                                      x ? static_cast<size_t>(n - done) : 0, &idone,
+                                      static_cast<soxr_out_t>(out.data()), cap, &odone);
+      for (auto& o : out_) o.resize(o.size() - cap + odone);
+      check(err == nullptr, nullptr, "resampling failed: ", err ? err : "");
+      done += static_cast<int64_t>(idone);
+      if (!x) {
+        if (odone == 0) break;
+      } else if (done >= n && odone < cap) {
+        break;
+      }
+    }
+  }
+  std::vector<float>& out(int c) { return out_[static_cast<size_t>(c)]; }
+  void clear() { for (auto& o : out_) o.clear(); }
+
+ private:
+  soxr_t soxr_ = nullptr;
+  int channels_;
+  double ratio_;
+  std::vector<std::vector<float>> out_;
+};
+
+class Decode final : public sdk::Stage, public sdk::StageDefaults {
+ public:
+  static constexpr const char* kName = "audio.decode";
+  static constexpr const char* kDoc =
+      "decodes audio with libsndfile to float in [-1, 1]; mono = mean of channels; resamples with libsoxr "
+      "(very high quality) when sample_rate differs from the file's";
+  static constexpr const char* kExample = "- use: audio.decode\n  with: {sample_rate: 16000}";
+  static constexpr const char* kExtensions = "wav flac ogg oga opus mp3 aiff aif aifc au snd caf w64 rf64";
+  static constexpr fp_param_desc kParams[] = {
+      sdk::Param::Int("sample_rate", "null").nullable().range(1, 1e7).unit("Hz")
+          .doc("output sample rate; null keeps the file's"),
+      sdk::Param::Bool("mono", "true").doc("mix channels down to their mean ([time]); false keeps [channel, time]"),
+  };
+
+  explicit Decode(const sdk::Params& p)
+      : rate_(p.is_null("sample_rate") ? 0.0 : static_cast<double>(p.i("sample_rate"))), mono_(p.b("mono")) {}
+
+  sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
+    info.hop = 1.0;
+    if (in.rank() == 0) {  // file mode, at load time: sizes come with each file
+      double rate = rate_ > 0 ? rate_ : std::numeric_limits<double>::quiet_NaN();
+      return out_spec(-1, -1, rate);
+    }
+    // Push mode: raw samples [time] or [channel, time] with a sample rate.
+    check(in.rank() <= 2 && in.axis(in.rank() - 1) == "time", nullptr,
+          "audio.decode takes raw samples [time] or [channel, time], got ", in.axes_text());
+    const double in_rate = in.attr("sample_rate");
+    check(!(in_rate <= 0), nullptr, "the input's sample_rate must be positive, got ", in_rate);
+    const int64_t channels = in.rank() == 2 ? in.dim(0) : 1;
+    double rate = rate_ > 0 ? rate_ : in_rate;
+    if (rate_ > 0 && std::isfinite(in_rate) && in_rate != rate_) info.hop = in_rate / rate_;
+    const int64_t n = in.dim(in.rank() - 1);
+    return out_spec(channels, rate == in_rate || n < 0 ? n : -1, rate);
+  }
+
+  sdk::Spec start(const sdk::Spec& in) override {
+    fp_stream_info info{};
+    sdk::Spec out = configure(in, info);
+    file_mode_ = false;
+    pending_.clear();
+    in_rate_ = in.attr("sample_rate");
+    check(std::isfinite(in_rate_), nullptr, "raw samples need a sample_rate attribute");
+    in_channels_ = in.rank() == 2 ? in.dim(0) : 1;
+    setup_resampler(in_rate_, mono_ ? 1 : static_cast<int>(std::max<int64_t>(in_channels_, 1)));
+    return out;
+  }
+
+  sdk::Spec open_file(const std::string& path) override {
+    file_mode_ = true;
+    emitted_ = false;
+    const std::string name = std::filesystem::path(path).filename().string();
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    check(!ec, nullptr, "cannot read '", name, "': ", ec.message());
+    check(size > 0, nullptr, "'", name, "' is empty (0 bytes)");
+
+    SF_INFO info{};
+    std::unique_ptr<SNDFILE, int (*)(SNDFILE*)> f(sf_open(path.c_str(), SFM_READ, &info), &sf_close);
+    check(f != nullptr, nullptr, "cannot decode '", name, "': ", sf_strerror(nullptr));
+    check(info.channels > 0 && info.samplerate > 0, nullptr, "'", name, "' declares ", info.channels,
+          " channels at ", info.samplerate, " Hz");
+    check_not_truncated(f.get(), name);
+    sf_command(f.get(), SFC_SET_SCALE_FLOAT_INT_READ, nullptr, SF_TRUE);
+
+    // Read interleaved frames in blocks; planar per channel (or the mean).
+    const int ch = info.channels;
+    const int out_ch = mono_ ? 1 : ch;
+    std::vector<std::vector<float>> planes(static_cast<size_t>(out_ch));
+    std::vector<float> block(ch == 1 ? 0 : static_cast<size_t>(65536) * static_cast<size_t>(ch));
+    if (ch == 1 && info.frames > 0 && info.frames < (int64_t{1} << 34)) planes[0].reserve(static_cast<size_t>(info.frames) + 65536);
+    int64_t total = 0;
+    for (;;) {
+      if (ch == 1) {  // common case: read straight into the plane
+        auto& p = planes[0];
+        p.resize(static_cast<size_t>(total) + 65536);
+        const sf_count_t got = sf_readf_float(f.get(), p.data() + total, 65536);
+        p.resize(static_cast<size_t>(total + std::max<sf_count_t>(got, 0)));
+        if (got <= 0) break;
+        for (sf_count_t k = 0; k < got; ++k)
+          if (!std::isfinite(p[static_cast<size_t>(total + k)]))
+            throw Error(sdk::cat("'", name, "' contains ", std::isnan(p[static_cast<size_t>(total + k)]) ? "NaN" : "infinite",
+                                 " samples (first at frame ", total + k, ")"));
+        total += got;
+        continue;
+      }
+      const sf_count_t got = sf_readf_float(f.get(), block.data(), 65536);
+      if (got <= 0) break;
+      for (sf_count_t k = 0; k < got * ch; ++k)
+        if (!std::isfinite(block[static_cast<size_t>(k)]))
+          throw Error(sdk::cat("'", name, "' contains ", std::isnan(block[static_cast<size_t>(k)]) ? "NaN" : "infinite",
+                               " samples (first at frame ", total + k / ch, ", channel ", k % ch, ")"));
+      for (int c = 0; c < out_ch; ++c) planes[static_cast<size_t>(c)].reserve(static_cast<size_t>(total + got));
+      if (mono_) {
+        auto& p = planes[0];
+        const float inv = 1.0f / static_cast<float>(ch);
+        for (sf_count_t t = 0; t < got; ++t) {
+          const float* fr = block.data() + t * ch;
+          float s = 0.0f;
+          for (int c = 0; c < ch; ++c) s += fr[c];
+          p.push_back(ch == 1 ? s : s * inv);
+        }
+      } else {
+        for (sf_count_t t = 0; t < got; ++t)
+          for (int c = 0; c < ch; ++c) planes[static_cast<size_t>(c)].push_back(block[static_cast<size_t>(t * ch + c)]);
+      }
+      total += got;
+    }
+    check(sf_error(f.get()) == SF_ERR_NO_ERROR, nullptr, "cannot decode '", name, "': ", sf_strerror(f.get()));
+    check(total > 0, nullptr, "'", name, "' holds no audio samples (0 frames)");
+    const bool exact = (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG && info.frames > 0 &&
+                       info.frames < std::numeric_limits<sf_count_t>::max() / 2;
+    check(!exact || total >= info.frames, nullptr, "'", name, "' is truncated: its header declares ", info.frames,
+          " frames, only ", total, " could be read");
+
+    // Resample through the incremental path, in chunks, as a stream would.
+    in_rate_ = info.samplerate;
+    setup_resampler(in_rate_, out_ch);
+    data_.clear();
+    if (!resampler_) {
+      for (auto& p : planes) data_.insert(data_.end(), p.begin(), p.end());
+      length_ = total;
+    } else {
+      std::vector<float> planar(static_cast<size_t>(out_ch) * static_cast<size_t>(total));
+      for (int c = 0; c < out_ch; ++c)
+        std::copy(planes[static_cast<size_t>(c)].begin(), planes[static_cast<size_t>(c)].end(),
+                  planar.begin() + static_cast<std::ptrdiff_t>(c * total));
+      planes.clear();
+      resampler_->clear();
+      const int64_t chunk = 1 << 16;
+      for (int64_t at = 0; at < total; at += chunk)
+        resampler_->process(planar.data() + at, std::min(chunk, total - at), total);
+      resampler_->process(nullptr, 0, 0);
+      length_ = static_cast<int64_t>(resampler_->out(0).size());
+      for (int c = 0; c < out_ch; ++c) data_.insert(data_.end(), resampler_->out(c).begin(), resampler_->out(c).end());
+      resampler_->clear();
+    }
+    check(length_ > 0, nullptr, "'", name, "' holds too few samples to resample");
+    return out_spec(mono_ ? -1 : ch, length_, rate_ > 0 ? rate_ : in_rate_);
+  }
+
+  void push(fp_tensor& in, fp_tensor& out) override {
+    check(!file_mode_, nullptr, "audio.decode: push() after open_file()");
+    const int64_t n = in.shape[in.rank - 1];
+    const int64_t ch = in.rank == 2 ? in.shape[0] : 1;
+    check_finite(in.data, n * ch, "the input");
+    const float* x = in.data;
+    int64_t out_ch = ch;
+    if (mono_ && ch > 1) {  // mean of channels
+      mix_.assign(static_cast<size_t>(n), 0.0f);
+      for (int64_t c = 0; c < ch; ++c)
+        for (int64_t t = 0; t < n; ++t) mix_[static_cast<size_t>(t)] += in.data[c * n + t];
+      const float inv = 1.0f / static_cast<float>(ch);
+      for (float& v : mix_) v *= inv;
+      x = mix_.data();
+      out_ch = 1;
+    }
+    if (!resampler_) {
+      if (x == in.data) {
+        out = in;
+      } else {
+        out = sdk::view(mix_.data(), {n});
+      }
+      return;
+    }
+    resampler_->clear();
+    resampler_->process(x, n, n);
+    emit_resampled(out_ch, out);
+  }
+
+  void flush(fp_tensor& out) override {
+    if (file_mode_) {
+      if (emitted_) { out = fp_tensor{}; return; }
+      emitted_ = true;
+      out = fp_tensor{};
+      out.data = data_.data();
+      if (mono_) {
+        out.rank = 1;
+        out.shape[0] = length_;
+      } else {
+        out.rank = 2;
+        out.shape[0] = static_cast<int64_t>(data_.size()) / length_;
+        out.shape[1] = length_;
+      }
+      return;
+    }
+    if (!resampler_) { out = fp_tensor{}; return; }
+    resampler_->clear();
+    resampler_->process(nullptr, 0, 0);
+    emit_resampled(mono_ ? 1 : in_channels_, out);
+  }
+
+ private:
+  sdk::Spec out_spec(int64_t channels, int64_t n, double rate) const {
+    sdk::Spec s;
+    if (!mono_) s.append("channel", channels);
+    s.append("time", n);
+    s.set_stream_axis(s.rank() - 1);
+    s.set_attr("sample_rate", rate);
+    return s;
+  }
+
+  // A fresh resampler (filter state) per input when the rates differ.
+  void setup_resampler(double in_rate, int channels) {
+    if (rate_ > 0 && in_rate != rate_)
+      resampler_ = std::make_unique<Resampler>(in_rate, rate_, channels);
+    else
+      resampler_.reset();
+  }
+
+  void emit_resampled(int64_t channels, fp_tensor& out) {
+    const int64_t n = static_cast<int64_t>(resampler_->out(0).size());
+    if (channels == 1) {
+      out = sdk::view(resampler_->out(0).data(), {n});
+      if (!mono_) out = sdk::view(resampler_->out(0).data(), {1, n});
+      return;
+    }
+    mix_.clear();
+    for (int64_t c = 0; c < channels; ++c)
+      mix_.insert(mix_.end(), resampler_->out(static_cast<int>(c)).begin(), resampler_->out(static_cast<int>(c)).end());
+    out = sdk::view(mix_.data(), {channels, n});
+  }
+
+  // libsndfile reads a WAV whose data chunk runs past the end of the file
+  // without complaint (it logs "data : N (should be M)"); we refuse it.
+  static void check_not_truncated(SNDFILE* f, const std::string& name) {
+    char log[8192] = {0};
+    sf_command(f, SFC_GET_LOG_INFO, log, sizeof log);
+    const char* at = std::strstr(log, "\ndata : ");
+    if (!at) return;
+    unsigned long long declared = 0, actual = 0;
+    if (std::sscanf(at, "\ndata : %llu (should be %llu)", &declared, &actual) == 2 && actual < declared &&
+        declared != 0xFFFFFFFFull && declared != 0xFFFFFFFEull)
+      throw Error(sdk::cat("'", name, "' is truncated: its header declares ", declared,
+                           " bytes of audio data, the file holds ", actual));
+  }
+
+  double rate_;  // 0: keep the input's
+  bool mono_;
+  bool file_mode_ = false, emitted_ = false;
+  double in_rate_ = 0;
+  int64_t in_channels_ = 1;
+  std::unique_ptr<Resampler> resampler_;
+  std::vector<float> data_, mix_, pending_;
+  int64_t length_ = 0;
+};
+
+}  // namespace
+
+fp_stage_desc decode_stage() { return sdk::stage<Decode>(); }
+
+}  // namespace featpipe::audio

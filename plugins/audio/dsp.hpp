@@ -1,0 +1,217 @@
+// Shared DSP pieces of the audio plugin: windows, the FFTW plan cache, an
+// incremental framer (torch.stft centering and Kaldi's edge rules), and
+// sparse band matrices for mel filterbanks.
+//
+// Everything that moves along time is written incrementally: a framer fed
+// the whole signal in one push produces exactly the frames (bit for bit)
+// it produces when fed the same samples in chunks of any size.
+#pragma once
+
+#include <featpipe/sdk.hpp>
+
+#include <fftw3.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace featpipe::audio {
+
+// ------------------------------------------------------------------ windows
+
+// A window of `length` samples, computed in double, as torch computes
+// hann/hamming/blackman_window(length, periodic). "povey" is hann^0.85
+// (Kaldi's), "rect" all ones. Kaldi's own blackman (with its coefficient)
+// is `kaldi_blackman`.
+std::vector<double> make_window(const std::string& kind, int64_t length, bool periodic);
+std::vector<double> kaldi_blackman(int64_t length, double coeff);
+
+// ------------------------------------------------------------------ FFT
+
+// A forward real FFT of size n in single precision. Plans are made once per
+// size under a process-wide mutex (FFTW's planner is not thread-safe) and
+// shared by every instance; each instance executes the shared plan on its
+// own aligned buffers through the thread-safe new-array interface.
+class RealFft {
+ public:
+  explicit RealFft(int64_t n);
+  ~RealFft();
+  RealFft(const RealFft&) = delete;
+  RealFft& operator=(const RealFft&) = delete;
+
+  int64_t size() const { return n_; }
+  float* input() { return in_; }               // n samples, aligned
+  const fftwf_complex* output() const { return out_; }  // n/2+1 bins
+  void run() { fftwf_execute_dft_r2c(plan_, in_, out_); }
+
+ private:
+  int64_t n_;
+  fftwf_plan plan_;
+  float* in_;
+  fftwf_complex* out_;
+};
+
+// ------------------------------------------------------------------ framer
+
+// How a framer pads the signal's edges.
+enum class EdgePad {
+  reflect,    // torch "reflect": ... x2 x1 | x0 x1 x2 ... (edge not repeated)
+  symmetric,  // Kaldi: ... x1 x0 | x0 x1 ... (edge repeated)
+  zeros,      // torch "constant"
+};
+
+// Frame count rule.
+enum class FrameCount {
+  fit,         // frames that fit in left pad + signal + `right` pad (torch)
+  kaldi_nosnip // (n + hop/2) / hop, Kaldi's snip_edges=false
+};
+
+struct FramerConfig {
+  int64_t length = 0;  // samples per frame
+  int64_t hop = 1;     // samples between frame starts
+  int64_t left = 0;    // padding before x[0]; negative: samples of x skipped
+  int64_t right = 0;   // padding after the last sample (FrameCount::fit)
+  EdgePad pad = EdgePad::zeros;
+  FrameCount count = FrameCount::fit;
+};
+
+// Cuts one channel's samples into frames incrementally. push() hands every
+// frame that is complete to `on_frame(const float* frame)` (a pointer to
+// `length` contiguous samples, valid during the call); flush() adds the
+// end padding and hands over the rest. Errors (input too short to pad or
+// to hold one frame) are thrown from flush() as sdk::Error.
+class Framer {
+ public:
+  void configure(const FramerConfig& c) { c_ = c; reset(); }
+  const FramerConfig& config() const { return c_; }
+  void reset();
+
+  // Frames the whole input of n samples yields (0 when too short).
+  int64_t total_frames(int64_t n) const;
+
+  template <class F>
+  int64_t push(const float* x, int64_t n, F&& on_frame) {
+    if (n <= 0) return 0;
+    n_ += n;
+    keep_tail(x, n);
+    if (!started_) {
+      head_.insert(head_.end(), x, x + n);
+      if (static_cast<int64_t>(head_.size()) < left_needed()) return 0;
+      start_from_head();
+    } else {
+      buf_.insert(buf_.end(), x, x + n);
+    }
+    return emit(total_frames(n_), on_frame);
+  }
+
+  template <class F>
+  int64_t flush(F&& on_frame) {
+    int64_t total = finish();
+    return emit(total, on_frame);
+  }
+
+  int64_t samples_seen() const { return n_; }
+
+ private:
+  int64_t left_needed() const;
+  void keep_tail(const float* x, int64_t n);
+  void start_from_head();
+  int64_t finish();  // checks lengths, appends the right padding
+
+  template <class F>
+  int64_t emit(int64_t limit, F& on_frame) {
+    int64_t made = 0;
+    const int64_t end = base_ + static_cast<int64_t>(buf_.size());
+    while (next_ < limit && next_ * c_.hop + c_.length <= end) {
+      on_frame(buf_.data() + (next_ * c_.hop - base_));
+      ++next_;
+      ++made;
+    }
+    // Drop samples no later frame needs.
+    int64_t keep_from = std::min(next_ * c_.hop, end);
+    if (keep_from > base_) {
+      buf_.erase(buf_.begin(), buf_.begin() + (keep_from - base_));
+      base_ = keep_from;
+    }
+    return made;
+  }
+
+  FramerConfig c_;
+  bool started_ = false;
+  int64_t n_ = 0;      // input samples seen
+  int64_t next_ = 0;   // next frame index
+  int64_t base_ = 0;   // padded-stream position of buf_[0]
+  std::vector<float> head_;  // input held until the left padding is known
+  std::vector<float> buf_;   // padded stream from base_
+  std::vector<float> tail_;  // the last input samples (for the right pad)
+};
+
+// ------------------------------------------------------------------ bands
+
+// A sparse band matrix: output k = sum_j w[k][j] * x[start[k] + j]. Mel
+// filterbanks are triangles a few bins wide, so applying them this way
+// costs a small fraction of a dense product.
+class Bands {
+ public:
+  // From a dense row-major [n_out, n_in] matrix; exact zeros are dropped.
+  void assign(const std::vector<double>& dense, int64_t n_out, int64_t n_in);
+  int64_t outputs() const { return static_cast<int64_t>(start_.size()); }
+  int64_t inputs() const { return n_in_; }
+  void apply(const float* x, float* y) const {
+    const float* w = w_.data();
+    for (size_t k = 0; k < start_.size(); ++k) {
+      const float* xk = x + start_[k];
+      float acc = 0.0f;
+      for (int32_t j = 0; j < len_[k]; ++j) acc += w[j] * xk[j];
+      y[k] = acc;
+      w += len_[k];
+    }
+  }
+
+ private:
+  int64_t n_in_ = 0;
+  std::vector<int32_t> start_, len_;
+  std::vector<float> w_;
+};
+
+// torchaudio.functional.melscale_fbanks, transposed to [n_mels, n_freqs],
+// in double. Frequencies of the bins: linspace(0, sample_rate // 2, n_freqs).
+std::vector<double> torch_mel_fbanks(int64_t n_freqs, double f_min, double f_max, int64_t n_mels,
+                                     double sample_rate, bool slaney_norm, bool slaney_scale);
+
+// Kaldi's mel banks (torchaudio.compliance.kaldi.get_mel_banks) as
+// [num_bins, padded/2 + 1] (Nyquist column zero), in double.
+std::vector<double> kaldi_mel_banks(int64_t num_bins, int64_t padded, double sample_freq, double low_freq,
+                                    double high_freq);
+
+// Leading (batch) elements of a tensor whose last `trailing` axes are the
+// stage's own: product of the other dims.
+inline int64_t leading_count(const fp_tensor& t, int trailing) {
+  int64_t n = 1;
+  for (int k = 0; k < t.rank - trailing; ++k) n *= t.shape[k];
+  return n;
+}
+
+// Collects the chunks of a whole input (stages that need all of it, e.g.
+// top_db or per-utterance CMVN) and concatenates them along the stream
+// axis at the end.
+class WholeInput {
+ public:
+  void clear() { chunks_.clear(); frames_ = 0; }
+  bool empty() const { return chunks_.empty(); }
+  void add(const fp_tensor& in, int axis);
+  // The concatenation: `out` views a buffer owned by this object.
+  void take(fp_tensor& out);
+
+ private:
+  int axis_ = 0;
+  fp_tensor shape_{};
+  int64_t frames_ = 0;
+  std::vector<std::vector<float>> chunks_;
+  std::vector<float> all_;
+};
+
+// Throws when a float is NaN or infinite, naming what it came from.
+void check_finite(const float* x, int64_t n, const char* what);
+
+}  // namespace featpipe::audio

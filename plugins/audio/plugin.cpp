@@ -1,0 +1,10 @@
+// featpipe-audio: decoding, resampling and speech features (STFT, mel, dB,
+// MFCC, deltas, Kaldi fbank) plus CMVN. Spec §5 "Audio".
+#include "stages.hpp"
+
+#include <featpipe/sdk.hpp>
+
+using namespace featpipe::audio;
+
+FEATPIPE_PLUGIN("featpipe-audio", "0.1.0", decode_stage(), preemphasis_stage(), stft_stage(), mel_stage(),
+                db_stage(), mfcc_stage(), deltas_stage(), fbank_stage(), cmvn_stage())
