@@ -26,7 +26,7 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
   static constexpr const char* kName = "math.pool";
   static constexpr const char* kDoc =
       "pools over `axes`, which are removed: avg (mean), max, or gem = (mean(clamp(x, 1e-6)^p))^(1/p) "
-      "(generalized-mean pooling, Radenovic et al.). `all` pools everything to one value. Over the "
+      "(generalized-mean pooling, Radenovic et al.). `all` pools everything to one value, shaped [value=1]. Over the "
       "stream axis it needs the whole input.";
   static constexpr const char* kExample = "- use: math.pool\n  with: {op: gem, axes: [height, width], p: 3}";
   static constexpr fp_param_desc kParams[] = {
@@ -57,6 +57,10 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
     sdk::Spec out = in;
     for (int k = in.rank() - 1; k >= 0; --k)
       if (pooled_[k]) out.remove(k);
+    // Every axis pooled: one value, kept as a [value=1] tensor (rank 0 is
+    // what a source step receives, not a tensor passed between steps).
+    scalar_ = out.rank() == 0;
+    if (scalar_) out.append("value", 1);
     info.whole_input = whole_ ? 1 : 0;
     info.hop = stream_axis_ >= 0 && !whole_ ? 1 : 0;
     return out;
@@ -103,6 +107,7 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
     }
     for (int k = 0; k < r; ++k)
       if (!pooled_[k]) out.shape[out.rank++] = in.shape[k];
+    if (scalar_) out.shape[out.rank++] = 1;
 
     acc_.assign(static_cast<size_t>(onum), op_ == Op::kMax ? -std::numeric_limits<double>::infinity() : 0.0);
     const int64_t last = in.shape[r - 1], rows = last ? sdk::numel(in) / last : 0;
@@ -147,6 +152,7 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
   bool pooled_[FP_MAX_RANK] = {};
   int stream_axis_ = -1;
   bool whole_ = false;
+  bool scalar_ = false;  // every axis pooled
   norm::StreamBuffer pending_;
   std::vector<float> joined_, values_;
   std::vector<double> acc_;
