@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs featpipe into a fresh prefix, builds samples/plugin against it
+# with find_package(featpipe), and runs its pipeline with the installed CLI.
+# Usage: out_of_tree_plugin.sh SOURCE_DIR BINARY_DIR WORK_DIR
+set -euo pipefail
+src=$1 bin=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work"
+cmake --install "$bin" --prefix "$work/prefix" >/dev/null
+cp -r "$src/samples/plugin" "$work/plugin"
+cmake -S "$work/plugin" -B "$work/plugin/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/plugin/build" >/dev/null
+fp="$work/prefix/bin/featpipe"
+# The installed CLI finds its own built-in plugins and the new stage.
+"$fp" stages norm.softmax --plugin "$work/plugin/build/libfeatpipe_softmax.so" | grep -q "temperature: float"
+"$fp" stages | grep -q "^tensor.load"
+/usr/bin/python3 - "$work/logits.npy" <<'PY'
+import sys, numpy as np
+np.save(sys.argv[1], np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]], dtype=np.float64))
+PY
+"$fp" run "$work/plugin/softmax.yaml" "$work/logits.npy" -o "$work/out" -q
+/usr/bin/python3 - "$work/logits.npy" "$work/out/logits.npy.npy" <<'PY'
+import sys, numpy as np, torch
+x = np.load(sys.argv[1]); y = np.load(sys.argv[2])
+ref = torch.softmax(torch.from_numpy(x) / 2.0, dim=1).numpy()
+assert y.dtype == np.float32 and y.shape == (2, 3), (y.dtype, y.shape)
+err = np.abs(y - ref).max()
+assert err < 1e-6, err
+print("out-of-tree plugin ok, max |diff| vs torch.softmax =", err)
+PY
