@@ -31,11 +31,14 @@ AxisWeights axis_weights(int in, int out, Interp interp, bool antialias) {
   a.count.resize(out);
   const double scale = static_cast<double>(in) / out;
   if (interp == Interp::nearest) {
-    // PIL's NEAREST: source pixel int((i + 0.5) * scale).
+    // PIL's NEAREST (ImagingScaleAffine): source pixel int(x), x starting at
+    // scale / 2 and stepping by scale, accumulated as PIL does (the rounding
+    // of the running sum decides ties).
     a.ksize = 1;
     a.w.assign(out, 1.0f);
-    for (int i = 0; i < out; ++i) {
-      a.first[i] = std::min(static_cast<int>((i + 0.5) * scale), in - 1);
+    double x = scale * 0.5;
+    for (int i = 0; i < out; ++i, x += scale) {
+      a.first[i] = std::min(static_cast<int>(x), in - 1);
       a.count[i] = 1;
     }
     return a;

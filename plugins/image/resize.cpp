@@ -5,9 +5,9 @@
 // int(size · long / short), as torchvision.transforms.Resize; [h, w] is
 // exact. interpolation: bilinear (default), bicubic, area (PIL's BOX filter,
 // which is what cv::INTER_AREA computes when shrinking) or nearest (PIL's
-// int((i + 0.5)·in/out)). antialias (default true): when shrinking, the
-// filter's support grows with the scale, as PIL and torchvision's
-// antialias=True do: ≡ torchvision Resize on PIL images (within ~1/255,
+// pixel at (i + 0.5)·in/out, summed up as PIL does). antialias (default
+// true): when shrinking, the filter's support grows with the scale, as PIL
+// and torchvision's antialias=True do: ≡ torchvision Resize on PIL images (within ~1/255,
 // PIL rounds to 8 bits after each pass) and on float tensors (to float
 // rounding). Without antialias the filter keeps its unit support (plain
 // interpolation, aliasing on large downscales). Values are not clamped:

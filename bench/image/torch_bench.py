@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The PIL + torchvision + PyTorch side of bench/image (one thread).
+
+  torch_bench.py decode|preprocess|embed DIR   images/s over every *.jpg in DIR
+  torch_bench.py cnn                           mobilenet_v2 batch-1 forward, ms
+
+embed = PIL open -> Resize(256) -> CenterCrop(224) -> ToTensor -> Normalize
+-> mobilenet_v2 features (same weights as bench/data/mobilenet_v2.onnx) ->
+GeM (p=3) -> L2, as pipelines/bench-embedding-mobilenet.yaml does.
+"""
+import glob
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+import torchvision.transforms as T
+from PIL import Image
+
+DATA = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data"))
+PRE = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                 T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+
+
+def model():
+    m = torchvision.models.mobilenet_v2()
+    m.load_state_dict(torch.load(os.path.join(DATA, "mobilenet_v2.pt")))
+    return m.eval()
+
+
+def main():
+    torch.set_num_threads(1)
+    mode = sys.argv[1]
+    if mode == "cnn":
+        m = model()
+        x = torch.randn(1, 3, 224, 224)
+        with torch.no_grad():
+            for _ in range(3):
+                m(x)
+            n, t = 20, time.perf_counter()
+            for _ in range(n):
+                m(x)
+        print(f"torch mobilenet_v2 forward: {(time.perf_counter() - t) / n * 1e3:.1f} ms")
+        return
+    files = sorted(glob.glob(os.path.join(sys.argv[2], "*.jpg")))
+    m = model() if mode == "embed" else None
+    t = time.perf_counter()
+    with torch.no_grad():
+        for f in files:
+            img = Image.open(f).convert("RGB")
+            if mode == "decode":
+                continue
+            x = PRE(img)
+            if mode == "embed":
+                fm = m.features(x[None]).clamp(min=1e-6)
+                e = fm.pow(3).mean(dim=(2, 3)).pow(1 / 3)
+                F.normalize(e, dim=1)
+    dt = time.perf_counter() - t
+    print(f"PIL+torchvision{'+torch' if mode == 'embed' else ''} {mode}: {len(files) / dt:.1f} images/s "
+          f"({len(files)} images, {dt:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
