@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       {"run", featpipe::cli::add_run(app)},
       {"validate", featpipe::cli::add_validate(app)},
       {"stages", featpipe::cli::add_stages(app)},
+      {"stream", featpipe::cli::add_stream(app)},
       {"plot", featpipe::cli::add_plot(app)},
   };
 

@@ -17,12 +17,11 @@ static std::string clock_text(double s) {
 }
 
 static std::string rates(const RunProgress& p) {
-  std::ostringstream os;
-  os.precision(3);
   const double secs = std::max(p.elapsed, 1e-9);
-  os << p.done / secs << " files/s";
-  if (p.media_seconds > 0) os << ", " << p.media_seconds / secs << " media s/s";
-  return os.str();
+  char buf[96];
+  int n = std::snprintf(buf, sizeof buf, "%.1f files/s", p.done / secs);
+  if (p.media_seconds > 0) std::snprintf(buf + n, sizeof buf - n, ", %.0f media s/s", p.media_seconds / secs);
+  return buf;
 }
 
 std::string summary_line(const RunProgress& p) {
@@ -30,8 +29,9 @@ std::string summary_line(const RunProgress& p) {
   os << "featpipe: " << p.total << " inputs: " << p.ok << " ok, " << p.failed << " failed, " << p.skipped
      << " skipped";
   if (p.not_taken) os << " (" << p.not_taken << " other files not taken)";
-  os.precision(3);
-  os << " in " << p.elapsed << " s (" << rates(p) << ")";
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2f", p.elapsed);
+  os << " in " << secs << " s (" << rates(p) << ")";
   return os.str();
 }
 

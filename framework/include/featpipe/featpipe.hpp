@@ -15,6 +15,7 @@
 #include <featpipe/version.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -122,6 +123,63 @@ class FEATPIPE_API Session {
   Impl& impl() { return *impl_; }
 
  private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Feature frames handed out by a Stream: a view valid until the next call
+// on that stream. Shape as the pipeline's output, with `frames()` along the
+// stream axis.
+struct FramesView {
+  const float* data = nullptr;
+  int32_t rank = 0;
+  int64_t shape[FP_MAX_RANK] = {};
+  int32_t stream_axis = 0;
+  int64_t frames() const { return rank > 0 ? shape[stream_axis] : 0; }
+  bool empty() const { return data == nullptr || frames() == 0; }
+  int64_t numel() const {
+    int64_t n = rank > 0 ? 1 : 0;
+    for (int k = 0; k < rank; ++k) n *= shape[k];
+    return n;
+  }
+};
+
+struct StreamFormat {
+  double sample_rate = 16000;  // of the pushed samples (the pipeline resamples)
+  int channels = 1;            // interleaved channels per pushed frame
+};
+
+// A live stream through a pipeline: push capture buffers of any size,
+// receive feature frames as soon as they are complete, flush at the end.
+// The frames equal the batch result for the same samples, whatever the
+// buffer sizes. One stream belongs to one thread at a time.
+class FEATPIPE_API Stream {
+ public:
+  // Throws Error when a step needs the whole input (naming it) or the first
+  // step does not take raw samples.
+  Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // `frames` interleaved frames of `channels` samples, floats in [-1, 1] or
+  // 16-bit integers. In steady state a push does not allocate.
+  void push(const float* interleaved, size_t frames);
+  void push_s16(const int16_t* interleaved, size_t frames);
+  // The frames completed since the last pull (pull mode).
+  FramesView pull();
+  // Callback mode: called with each chunk as it completes, inside push and
+  // flush; pull() then returns nothing. An empty function restores pull.
+  void on_frames(std::function<void(const FramesView&)> callback);
+  // End of input: completes the last frames (end padding).
+  void flush();
+  // A new input with the same format (state cleared, as a new file).
+  void reset();
+
+  std::vector<std::string> axes() const;  // of the output frames
+  const Pipeline& pipeline() const;
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

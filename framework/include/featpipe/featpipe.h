@@ -1,0 +1,73 @@
+/* featpipe C API — for capture applications in C and for foreign-function
+ * use (Python ctypes, Rust, Swift). A thin layer over the C++ API
+ * (featpipe.hpp) with the same behaviour.
+ *
+ * Conventions:
+ *   - Functions returning int return 0 on success and -1 on failure; those
+ *     returning a pointer return NULL on failure. featpipe_last_error()
+ *     then tells why (per thread; valid until that thread's next call).
+ *   - Objects are created by *_new/*_load/*_open and freed by *_free.
+ *   - A featpipe_pipeline is immutable and may be shared by threads; a
+ *     session or stream belongs to one thread at a time.
+ *   - Arrays handed out (featpipe_array) are owned by the object that
+ *     produced them and stay valid until that object's next call.
+ */
+#ifndef FEATPIPE_H
+#define FEATPIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FEATPIPE_C_API __attribute__((visibility("default")))
+#define FEATPIPE_MAX_RANK 8
+
+typedef struct featpipe_pipeline featpipe_pipeline;
+typedef struct featpipe_session featpipe_session;
+typedef struct featpipe_stream featpipe_stream;
+
+/* A float32 row-major array and its axis names, owned by its producer. */
+typedef struct featpipe_array {
+  const float *data;
+  int32_t rank;
+  int64_t shape[FEATPIPE_MAX_RANK];
+  const char *axes[FEATPIPE_MAX_RANK];
+  int32_t stream_axis; /* the axis frames grow along (streams), else 0 */
+} featpipe_array;
+
+/* The featpipe version, "0.1.0". */
+FEATPIPE_C_API const char *featpipe_version(void);
+/* Why the last failing call of this thread failed. */
+FEATPIPE_C_API const char *featpipe_last_error(void);
+
+/* Loads and checks a pipeline file (errors carry file:line:col). */
+FEATPIPE_C_API featpipe_pipeline *featpipe_load(const char *path);
+FEATPIPE_C_API void featpipe_pipeline_free(featpipe_pipeline *p);
+/* Look-ahead in input samples; -1 when a step needs the whole input. */
+FEATPIPE_C_API double featpipe_latency_samples(const featpipe_pipeline *p);
+
+/* Batch: one file at a time. `out` is valid until the session's next call. */
+FEATPIPE_C_API featpipe_session *featpipe_session_new(const featpipe_pipeline *p);
+FEATPIPE_C_API void featpipe_session_free(featpipe_session *s);
+FEATPIPE_C_API int featpipe_run_file(featpipe_session *s, const char *path, featpipe_array *out);
+
+/* Streaming: push interleaved samples of `channels` channels at
+ * `sample_rate`; pull the frames completed so far (possibly none). */
+FEATPIPE_C_API featpipe_stream *featpipe_stream_open(const featpipe_pipeline *p, double sample_rate, int channels);
+FEATPIPE_C_API void featpipe_stream_free(featpipe_stream *s);
+FEATPIPE_C_API int featpipe_stream_push(featpipe_stream *s, const float *interleaved, size_t frames);
+FEATPIPE_C_API int featpipe_stream_push_s16(featpipe_stream *s, const int16_t *interleaved, size_t frames);
+FEATPIPE_C_API int featpipe_stream_pull(featpipe_stream *s, featpipe_array *out);
+/* End of input; the last frames then come from featpipe_stream_pull. */
+FEATPIPE_C_API int featpipe_stream_flush(featpipe_stream *s);
+/* A new input on the same stream (state cleared). */
+FEATPIPE_C_API int featpipe_stream_reset(featpipe_stream *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FEATPIPE_H */

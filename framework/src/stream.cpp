@@ -1,0 +1,160 @@
+// Streams: the session's push path fed capture buffers. Batch runs are the
+// same path with one push and a flush, so the two agree by construction.
+#include "session.hpp"
+
+#include <cstring>
+
+namespace featpipe {
+
+struct Stream::Impl {
+  std::shared_ptr<const Pipeline> pipe;
+  StreamFormat format;
+  std::unique_ptr<Session> session;
+  Session::Impl* s = nullptr;
+  sdk::Spec in_spec;
+  std::vector<float> planar;  // pushed samples, planar [channel, time]
+
+  // Pull mode: frames waiting, kept frame-major [frame][outer][inner] so
+  // chunks append whatever the stream axis; laid out on pull.
+  std::vector<float> pending, pulled;
+  int64_t pending_frames = 0;
+  FramesView like{};          // shape of the last chunk (frames ignored)
+  int64_t outer = 1, inner = 1;
+  std::function<void(const FramesView&)> callback;
+
+  void begin() {
+    pending_frames = 0;
+    s->begin(in_spec);
+  }
+
+  void on_chunk(const fp_tensor& t, const sdk::Spec& spec) {
+    FramesView v;
+    v.data = t.data;
+    v.rank = t.rank;
+    std::memcpy(v.shape, t.shape, sizeof(int64_t) * static_cast<size_t>(t.rank));
+    v.stream_axis = std::max(spec.stream_axis(), 0);
+    if (callback) {
+      callback(v);
+      return;
+    }
+    const int sa = v.stream_axis;
+    const int64_t len = v.shape[sa];
+    outer = sdk::span_of(t, 0, sa);
+    inner = sdk::span_of(t, sa + 1, t.rank);
+    like = v;
+    const size_t need = static_cast<size_t>((pending_frames + len) * outer * inner);
+    if (pending.size() < need) pending.resize(std::max(need, pending.size() * 2));
+    float* dst = pending.data() + pending_frames * outer * inner;
+    if (outer == 1) {
+      std::memcpy(dst, t.data, sizeof(float) * static_cast<size_t>(len * inner));
+    } else {
+      for (int64_t f = 0; f < len; ++f)
+        for (int64_t o = 0; o < outer; ++o)
+          std::memcpy(dst + (f * outer + o) * inner, t.data + (o * len + f) * inner, sizeof(float) * static_cast<size_t>(inner));
+    }
+    pending_frames += len;
+  }
+
+  void push_planar(size_t frames) {
+    fp_tensor t{};
+    t.data = planar.data();
+    if (format.channels == 1) {
+      t.rank = 1;
+      t.shape[0] = static_cast<int64_t>(frames);
+    } else {
+      t.rank = 2;
+      t.shape[0] = format.channels;
+      t.shape[1] = static_cast<int64_t>(frames);
+    }
+    s->push(0, t);
+  }
+
+  template <class T>
+  void push(const T* x, size_t frames, float scale) {
+    const size_t c = static_cast<size_t>(format.channels);
+    if (planar.size() < frames * c) planar.resize(frames * c);
+    for (size_t ch = 0; ch < c; ++ch) {
+      float* dst = planar.data() + ch * frames;
+      for (size_t f = 0; f < frames; ++f) dst[f] = static_cast<float>(x[f * c + ch]) * scale;
+    }
+    for (size_t k = 0; k < frames * c; ++k)
+      if (!std::isfinite(planar[k])) throw Error("pushed samples hold a non-finite value (NaN or Inf) at frame " + std::to_string(k % frames));
+    push_planar(frames);
+  }
+};
+
+Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  if (!pipeline) throw Error("no pipeline");
+  if (auto b = pipeline->batch_only_step()) {
+    const StepInfo& step = pipeline->steps()[*b];
+    throw Error(step.where + ": step " + std::to_string(*b + 1) + " '" + step.use +
+                "' needs the whole input, so this pipeline cannot stream" +
+                (step.use == "norm.cmvn" ? " (norm.cmvn with `window: N` frames is the streamable alternative)" : ""));
+  }
+  if (format.channels < 1) throw Error("a stream needs at least one channel");
+  if (!(format.sample_rate > 0)) throw Error("a stream needs a positive sample rate");
+  m.pipe = std::move(pipeline);
+  m.format = format;
+  m.session = m.pipe->session();
+  m.s = &m.session->impl();
+  m.s->check_each = true;  // chunks are small: name a NaN's step at once
+  m.in_spec = format.channels == 1 ? sdk::Spec({{"time", -1}}, 0) : sdk::Spec({{"channel", format.channels}, {"time", -1}}, 1);
+  m.in_spec.set_attr("sample_rate", format.sample_rate);
+  m.s->on_output = [&m](const fp_tensor& t, const sdk::Spec& spec) { m.on_chunk(t, spec); };
+  m.begin();
+}
+
+Stream::~Stream() = default;
+
+void Stream::push(const float* x, size_t frames) {
+  if (frames) impl_->push(x, frames, 1.0f);
+}
+
+void Stream::push_s16(const int16_t* x, size_t frames) {
+  if (frames) impl_->push(x, frames, 1.0f / 32768.0f);
+}
+
+FramesView Stream::pull() {
+  Impl& m = *impl_;
+  FramesView v = m.like;
+  if (m.pending_frames == 0 || m.callback) {
+    v.data = nullptr;
+    if (v.rank) v.shape[v.stream_axis] = 0;
+    return v;
+  }
+  const int64_t n = m.pending_frames;
+  v.shape[v.stream_axis] = n;
+  if (m.outer == 1) {
+    std::swap(m.pending, m.pulled);
+  } else {
+    const size_t need = static_cast<size_t>(n * m.outer * m.inner);
+    if (m.pulled.size() < need) m.pulled.resize(need);
+    for (int64_t f = 0; f < n; ++f)
+      for (int64_t o = 0; o < m.outer; ++o)
+        std::memcpy(m.pulled.data() + (o * n + f) * m.inner, m.pending.data() + (f * m.outer + o) * m.inner,
+                    sizeof(float) * static_cast<size_t>(m.inner));
+  }
+  v.data = m.pulled.data();
+  m.pending_frames = 0;
+  return v;
+}
+
+void Stream::on_frames(std::function<void(const FramesView&)> callback) { impl_->callback = std::move(callback); }
+
+void Stream::flush() {
+  impl_->s->finish(0);
+}
+
+void Stream::reset() { impl_->begin(); }
+
+std::vector<std::string> Stream::axes() const {
+  std::vector<std::string> out;
+  const sdk::Spec& spec = impl_->pipe->steps().back().output;
+  for (int k = 0; k < spec.rank(); ++k) out.emplace_back(spec.axis(k));
+  return out;
+}
+
+const Pipeline& Stream::pipeline() const { return *impl_->pipe; }
+
+}  // namespace featpipe
