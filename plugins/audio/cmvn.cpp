@@ -50,6 +50,7 @@ class Sliding {
     last_start_ = last_end_ = -1;
     sum_.assign(static_cast<size_t>(width_), 0.0);
     sumsq_.assign(static_cast<size_t>(width_), 0.0);
+    shift_.clear();
   }
   void push(const float* x, int64_t count, std::vector<float>& out) {
     buf_.insert(buf_.end(), x, x + count * width_);
@@ -106,8 +107,8 @@ class Sliding {
       out.resize(at + static_cast<size_t>(width_));
       float* y = out.data() + at;
       for (int64_t f = 0; f < width_; ++f) {
-        const double mean = sum_[static_cast<size_t>(f)] / n;
-        double v = means_ ? x[f] - mean : x[f];
+        const double mean = sum_[static_cast<size_t>(f)] / n;  // of x − shift
+        double v = means_ ? (static_cast<double>(x[f]) - shift_[static_cast<size_t>(f)]) - mean : x[f];
         if (vars_) {
           if (end - start == 1) {
             v = 0.0;
@@ -129,11 +130,16 @@ class Sliding {
   }
 
   const float* frame(int64_t j) const { return buf_.data() + (j - base_) * width_; }
+  // Running sums of x − shift, shift = the first frame: the same windows
+  // and formula as Kaldi/torchaudio (var = E[d²] − E[d]²) without their
+  // cancellation on near-constant features (|mean| >> std).
   void add(int64_t j, double sign) {
     const float* x = frame(j);
+    if (shift_.empty()) shift_.assign(x, x + width_);
     for (int64_t f = 0; f < width_; ++f) {
-      sum_[static_cast<size_t>(f)] += sign * x[f];
-      sumsq_[static_cast<size_t>(f)] += sign * static_cast<double>(x[f]) * x[f];
+      const double d = static_cast<double>(x[f]) - shift_[static_cast<size_t>(f)];
+      sum_[static_cast<size_t>(f)] += sign * d;
+      sumsq_[static_cast<size_t>(f)] += sign * d * d;
     }
   }
 
@@ -141,7 +147,7 @@ class Sliding {
   bool center_ = false, vars_ = true, means_ = true;
   std::vector<float> buf_;  // frames from base_
   int64_t base_ = 0, frames_ = 0, next_ = 0, last_start_ = -1, last_end_ = -1;
-  std::vector<double> sum_, sumsq_;
+  std::vector<double> sum_, sumsq_, shift_;
 };
 
 class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
@@ -170,8 +176,7 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
 
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     check(in.rank() >= 2, nullptr, "norm.cmvn takes features [..., frame, feature], got ", in.axes_text());
-    width_ = in.dim(in.rank() - 1);
-    check(width_ > 0, nullptr, "norm.cmvn needs a known feature size, got ", in.axes_text());
+    width_ = in.dim(in.rank() - 1);  // -1 until data (e.g. after tensor.load)
     axis_ = in.rank() - 2;
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
     if (window_ == 0) {
@@ -189,6 +194,10 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
   }
 
   void push(fp_tensor& in, fp_tensor& out) override {
+    if (in.shape[in.rank - 1] != width_) {
+      check(sliding_.empty(), nullptr, "norm.cmvn: the feature size changed within one input");
+      width_ = in.shape[in.rank - 1];
+    }
     if (window_ == 0) {
       whole_.add(in, axis_);
       out = in;

@@ -107,10 +107,9 @@ class Deltas final : public sdk::Stage, public sdk::StageDefaults {
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     check(in.rank() >= 2, nullptr, "audio.deltas takes features [..., frame, feature], got ", in.axes_text());
     const int fa = in.rank() - 1;
-    width_ = in.dim(fa);
-    check(width_ > 0, nullptr, "audio.deltas needs a known feature size, got ", in.axes_text());
+    width_ = in.dim(fa);  // -1 until data (e.g. after tensor.load)
     sdk::Spec out = in;
-    out.set_dim(fa, append_ ? width_ * (order_ + 1) : width_);
+    out.set_dim(fa, width_ < 0 ? -1 : append_ ? width_ * (order_ + 1) : width_);
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
     info.lookahead = n_ * order_;
     info.history = n_ * order_;
@@ -122,6 +121,10 @@ class Deltas final : public sdk::Stage, public sdk::StageDefaults {
   void push(fp_tensor& in, fp_tensor& out) override {
     const int64_t frames = in.shape[in.rank - 2];
     const int64_t channels = leading_count(in, 2);
+    if (in.shape[in.rank - 1] != width_) {
+      check(chains_.empty(), nullptr, "audio.deltas: the feature size changed within one input");
+      width_ = in.shape[in.rank - 1];
+    }
     ensure(channels);
     out_.clear();
     int64_t made = 0;
