@@ -6,7 +6,8 @@
  *   - Functions returning int return 0 on success and -1 on failure; those
  *     returning a pointer return NULL on failure. featpipe_last_error()
  *     then tells why (per thread; valid until that thread's next call).
- *   - Objects are created by *_new/*_load/*_open and freed by *_free.
+ *   - Objects are created by the _new, _load and _open functions and freed
+ *     by the matching _free.
  *   - A featpipe_pipeline is immutable and may be shared by threads; a
  *     session or stream belongs to one thread at a time.
  *   - Arrays handed out (featpipe_array) are owned by the object that
