@@ -107,7 +107,14 @@ class Stft final : public sdk::Stage, public sdk::StageDefaults {
     check(!framers_.empty(), nullptr, "no samples: the input is empty");
     out_.clear();
     int64_t frames = 0;
-    for (Framer& f : framers_) frames = f.flush([this](const float* fr) { frame(fr); });
+    try {
+      for (Framer& f : framers_) frames = f.flush([this](const float* fr) { frame(fr); });
+    } catch (const sdk::Error& e) {
+      std::string why;
+      if (!center_) why = sdk::cat(" (without center a frame needs n_fft = ", n_fft_, " samples)");
+      else if (reflect_) why = sdk::cat(" (center with pad_mode reflect needs more than n_fft/2 = ", n_fft_ / 2, " samples)");
+      throw sdk::Error(e.what() + why);
+    }
     fp_tensor like{};
     like.rank = static_cast<int32_t>(lead_shape_.size()) + 1;
     for (size_t k = 0; k < lead_shape_.size(); ++k) like.shape[k] = lead_shape_[k];
