@@ -105,6 +105,17 @@ TEST(TensorLoad, BadFilesFailAloneAndAreNamed) {
   write_text(in / "truncated.npy", good.substr(0, good.size() - 100));
   write_text(in / "corrupt.npy", "this is not an array, only text that ends in .npy\n");
   write_text(in / "badheader.npy", good.substr(0, 10) + std::string(good.size() - 10, '#'));
+  // Well-formed headers with shapes tensor.load refuses or cannot parse.
+  auto npy_with = [](const std::string& dict, size_t data_bytes) {
+    std::string d = dict;
+    while ((10 + d.size() + 1) % 64) d += ' ';
+    d += '\n';
+    return std::string("\x93NUMPY\x01\x00", 8) + char(d.size() & 0xff) + char(d.size() >> 8) + d +
+           std::string(data_bytes, '\0');
+  };
+  write_text(in / "noshape.npy", npy_with("{'descr': '<f4', 'fortran_order': False, 'shape': (x, 3), }", 24));
+  write_text(in / "nothing.npy", npy_with("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", 0));
+  write_text(in / "halfprec.npy", npy_with("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", 4));
 
   const CmdResult r = run_cli({"run", pipeline("tensor-l2.yaml").string(), in.path().string(), "-o", out.path().string()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
@@ -117,7 +128,9 @@ TEST(TensorLoad, BadFilesFailAloneAndAreNamed) {
     const char* says;
   };
   for (const Bad& b : {Bad{"empty.npy", "too short"}, Bad{"truncated.npy", "truncated"},
-                       Bad{"corrupt.npy", "not a .npy file"}, Bad{"badheader.npy", "npy header"}}) {
+                       Bad{"corrupt.npy", "not a .npy file"}, Bad{"badheader.npy", "npy header"},
+                       Bad{"noshape.npy", "malformed header"}, Bad{"nothing.npy", "empty"},
+                       Bad{"halfprec.npy", "unsupported dtype '<f2'"}}) {
     SCOPED_TRACE(b.file);
     EXPECT_FALSE(fs::exists(out / (std::string(b.file) + ".npy")));
     const std::string said = lines_naming(r.err, b.file);
