@@ -1,0 +1,101 @@
+// The audio pipelines through `featpipe run`: each runs on samples/audio,
+// and bad inputs fail one by one (exit 1, each named) while the good ones
+// are still written.
+#include <gtest/gtest.h>
+#include <sndfile.h>
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+
+#include "audio_support.hpp"
+
+namespace featpipe::test {
+namespace {
+
+fs::path pipeline(const std::string& name) { return source_dir() / "pipelines" / (name + ".yaml"); }
+
+std::vector<float> tone(int rate, double seconds) {
+  std::vector<float> x(static_cast<size_t>(rate * seconds));
+  for (size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(0.3 * std::sin(2 * std::numbers::pi * 440.0 * k / rate));
+  return x;
+}
+
+TEST(AudioCli, PipelinesRunOnSamples) {
+  struct Want {
+    const char* pipeline;
+    int64_t frames;  // for front_center_16k.wav (19838 samples)
+    int64_t width;
+  };
+  for (const Want& w : {Want{"speech-logmel", 1 + 19838 / 160, 80}, Want{"speech-mfcc", 1 + 19838 / 160, 39},
+                        Want{"kaldi-fbank", 1 + (19838 - 400) / 160, 80}}) {
+    SCOPED_TRACE(w.pipeline);
+    TempDir out;
+    const auto r = run_cli({"run", pipeline(w.pipeline).string(), (source_dir() / "samples" / "audio").string(), "-o",
+                            out.path().string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const char* f : {"front_center_16k.wav", "rear_right_16k.wav", "speech_espeak_16k.wav", "speech_8k.wav",
+                          "stereo_48k.flac"}) {
+      const fs::path npy_path = out / (std::string(f) + ".npy");
+      ASSERT_TRUE(fs::exists(npy_path)) << npy_path;
+      const npy::Array a = npy::read(npy_path.string());
+      ASSERT_EQ(a.shape.size(), 2u);
+      EXPECT_EQ(a.shape[1], w.width);
+      for (float v : a.data) ASSERT_TRUE(std::isfinite(v));
+      if (std::string(f) == "front_center_16k.wav") EXPECT_EQ(a.shape[0], w.frames);
+    }
+  }
+}
+
+TEST(AudioCli, BadInputsFailByNameOthersWritten) {
+  TempDir in, out;
+  write_audio(in / "good.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, tone(16000, 0.5));
+  write_audio(in / "good48k.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 1, tone(48000, 0.5));
+  { std::ofstream(in / "empty.wav"); }
+  {
+    std::ofstream os(in / "corrupt.wav", std::ios::binary);
+    os << "RIFF\x24\x00\x00\x00WAVEfmt garbage that is not a wave header";
+  }
+  {
+    write_audio(in / "full.wav.tmp", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, tone(16000, 0.5));
+    std::ifstream is(in / "full.wav.tmp", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(is)), {});
+    std::ofstream(in / "truncated.wav", std::ios::binary) << bytes.substr(0, 4000);
+    fs::remove(in / "full.wav.tmp");
+  }
+  write_audio(in / "short.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, tone(16000, 0.01));  // 160 samples
+  std::vector<float> nan = tone(16000, 0.5);
+  nan[1234] = std::numeric_limits<float>::quiet_NaN();
+  write_audio(in / "nan.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, nan);
+
+  const auto r = run_cli({"run", pipeline("speech-logmel").string(), in.path().string(), "-o", out.path().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const std::map<std::string, std::string> failures = {{"empty.wav", "empty"},
+                                                       {"corrupt.wav", "cannot decode"},
+                                                       {"truncated.wav", "truncated"},
+                                                       {"short.wav", "too short"},
+                                                       {"nan.wav", "NaN"}};
+  for (const auto& [file, why] : failures) {
+    // One stderr line names the file and the problem.
+    bool found = false;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find(file) != std::string::npos && line.find(why) != std::string::npos) found = true;
+    EXPECT_TRUE(found) << file << " / " << why << " not reported in:\n" << r.err;
+    EXPECT_FALSE(fs::exists(out / (file + ".npy"))) << file;
+  }
+  for (const char* good : {"good.wav", "good48k.flac"}) {
+    ASSERT_TRUE(fs::exists(out / (std::string(good) + ".npy"))) << good;
+    EXPECT_EQ(npy::read((out / (std::string(good) + ".npy")).string()).shape, (std::vector<int64_t>{1 + 8000 / 160, 80}));
+  }
+  const std::string manifest = read_text(out / "manifest.jsonl");
+  size_t errors = 0, oks = 0, pos = 0;
+  while ((pos = manifest.find("\"status\":\"error\"", pos)) != std::string::npos) ++errors, ++pos;
+  pos = 0;
+  while ((pos = manifest.find("\"status\":\"ok\"", pos)) != std::string::npos) ++oks, ++pos;
+  EXPECT_EQ(errors, failures.size()) << manifest;
+  EXPECT_EQ(oks, 2u) << manifest;
+}
+
+}  // namespace
+}  // namespace featpipe::test
