@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -93,6 +95,27 @@ TEST(TensorLoad, NumpyReadsL2Output) {
   const CmdResult c = run_shell(quote(python()) + " -c " + quote(code) + " " + quote(emb.string()) + " " +
                                 quote((out / "embeddings.npy.npy").string()));
   EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+}
+
+TEST(TensorLoad, PowernormPipelineMatchesFloat64) {
+  TempDir out;
+  const fs::path emb = kFixtures / "embeddings.npy";
+  const CmdResult r = run_cli({"run", pipeline("tensor-powernorm.yaml").string(), emb.string(), "-o", out.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const npy::Array x = npy::read(emb.string()), y = npy::read((out / "embeddings.npy.npy").string());
+  ASSERT_EQ(y.shape, x.shape);
+  std::vector<double> ref(x.data.size());
+  const int64_t cols = x.shape[1];
+  for (int64_t row = 0; row < x.shape[0]; ++row) {
+    double s = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      const double v = x.data[row * cols + c];
+      ref[row * cols + c] = (v < 0 ? -1 : 1) * std::sqrt(std::fabs(v));
+      s += std::fabs(v);
+    }
+    for (int64_t c = 0; c < cols; ++c) ref[row * cols + c] /= std::max(std::sqrt(s), 1e-12);
+  }
+  EXPECT_LE(max_diff(y.data, ref), bound(ref));
 }
 
 TEST(TensorLoad, BadFilesFailAloneAndAreNamed) {
