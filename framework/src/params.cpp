@@ -18,7 +18,9 @@ std::string where(const std::string& file, const YAML::Mark& mark) {
 
 static std::string num_text(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   std::ostringstream os;
+  os.precision(10);
   os << v;
   return os.str();
 }

@@ -53,6 +53,8 @@ std::vector<std::string> closest(std::string_view wanted, const std::vector<std:
     // "stft" should find "audio.stft": compare with the part after the family too.
     size_t dot = l.find('.');
     if (dot != std::string::npos) d = std::min(d, levenshtein(w, l.substr(dot + 1)) + 1);
+    // "hop" should find "hop_length": a name containing the word is close.
+    if (w.size() >= 3 && l.find(w) != std::string::npos) d = std::min<size_t>(d, 1);
     if (d <= std::max<size_t>(2, w.size() / 3)) scored.emplace_back(d, n);
   }
   std::sort(scored.begin(), scored.end());
