@@ -157,28 +157,32 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const int out_ch = mono_ ? 1 : ch;
     std::vector<std::vector<float>> planes(static_cast<size_t>(out_ch));
     std::vector<float> block(ch == 1 ? 0 : static_cast<size_t>(65536) * static_cast<size_t>(ch));
+    const bool pcm16 = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 &&
+                       ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV || (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
+    std::vector<short> shorts(pcm16 && ch == 1 ? 65536 : 0);
     if (ch == 1 && info.frames > 0 && info.frames < (int64_t{1} << 34)) planes[0].reserve(static_cast<size_t>(info.frames) + 65536);
     int64_t total = 0;
     for (;;) {
       if (ch == 1) {  // common case: read straight into the plane
         auto& p = planes[0];
         p.resize(static_cast<size_t>(total) + 65536);
-        const sf_count_t got = sf_readf_float(f.get(), p.data() + total, 65536);
+        float* dst = p.data() + total;
+        sf_count_t got;
+        if (pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
+          got = sf_readf_short(f.get(), shorts.data(), 65536);
+          for (sf_count_t k = 0; k < got; ++k) dst[k] = static_cast<float>(shorts[static_cast<size_t>(k)]) * (1.0f / 32768.0f);
+        } else {
+          got = sf_readf_float(f.get(), dst, 65536);
+          check_block(dst, got, 1, total, name);
+        }
         p.resize(static_cast<size_t>(total + std::max<sf_count_t>(got, 0)));
         if (got <= 0) break;
-        for (sf_count_t k = 0; k < got; ++k)
-          if (!std::isfinite(p[static_cast<size_t>(total + k)]))
-            throw Error(sdk::cat("'", name, "' contains ", std::isnan(p[static_cast<size_t>(total + k)]) ? "NaN" : "infinite",
-                                 " samples (first at frame ", total + k, ")"));
         total += got;
         continue;
       }
       const sf_count_t got = sf_readf_float(f.get(), block.data(), 65536);
       if (got <= 0) break;
-      for (sf_count_t k = 0; k < got * ch; ++k)
-        if (!std::isfinite(block[static_cast<size_t>(k)]))
-          throw Error(sdk::cat("'", name, "' contains ", std::isnan(block[static_cast<size_t>(k)]) ? "NaN" : "infinite",
-                               " samples (first at frame ", total + k / ch, ", channel ", k % ch, ")"));
+      check_block(block.data(), got, ch, total, name);
       for (int c = 0; c < out_ch; ++c) planes[static_cast<size_t>(c)].reserve(static_cast<size_t>(total + got));
       if (mono_) {
         auto& p = planes[0];
@@ -207,7 +211,11 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     setup_resampler(in_rate_, out_ch);
     data_.clear();
     if (!resampler_) {
-      for (auto& p : planes) data_.insert(data_.end(), p.begin(), p.end());
+      if (planes.size() == 1) {
+        data_.swap(planes[0]);
+      } else {
+        for (auto& p : planes) data_.insert(data_.end(), p.begin(), p.end());
+      }
       length_ = total;
     } else {
       std::vector<float> planar(static_cast<size_t>(out_ch) * static_cast<size_t>(total));
@@ -232,7 +240,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check(!file_mode_, nullptr, "audio.decode: push() after open_file()");
     const int64_t n = in.shape[in.rank - 1];
     const int64_t ch = in.rank == 2 ? in.shape[0] : 1;
-    check_finite(in.data, n * ch, "the input");
+    if (!all_finite(in.data, n * ch)) check_finite(in.data, n * ch, "the input");
     const float* x = in.data;
     int64_t out_ch = ch;
     if (mono_ && ch > 1) {  // mean of channels
@@ -308,6 +316,15 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     for (int64_t c = 0; c < channels; ++c)
       mix_.insert(mix_.end(), resampler_->out(static_cast<int>(c)).begin(), resampler_->out(static_cast<int>(c)).end());
     out = sdk::view(mix_.data(), {channels, n});
+  }
+
+  // Refuses NaN and infinite samples (float files), naming the first.
+  static void check_block(const float* x, int64_t got, int ch, int64_t total, const std::string& name) {
+    if (all_finite(x, got * ch)) return;
+    for (int64_t k = 0; k < got * ch; ++k)
+      if (!std::isfinite(x[k]))
+        throw Error(sdk::cat("'", name, "' contains ", std::isnan(x[k]) ? "NaN" : "infinite",
+                             " samples (first at frame ", total + k / ch, ch > 1 ? sdk::cat(", channel ", k % ch) : "", ")"));
   }
 
   // libsndfile reads a WAV whose data chunk runs past the end of the file

@@ -62,7 +62,7 @@ class Mel final : public sdk::Stage, public sdk::StageDefaults {
     check(n_freqs == bands_.inputs(), nullptr, "audio.mel: expected ", bands_.inputs(), " bins, got ", n_freqs);
     const int64_t rows = leading_count(in, 1);
     out_.resize(static_cast<size_t>(rows * n_mels_));
-    for (int64_t r = 0; r < rows; ++r) bands_.apply(in.data + r * n_freqs, out_.data() + r * n_mels_);
+    bands_.apply_rows(in.data, out_.data(), rows, n_freqs, n_mels_);
     out = in;
     out.data = out_.data();
     out.shape[in.rank - 1] = n_mels_;

@@ -96,7 +96,7 @@ class Stft final : public sdk::Stage, public sdk::StageDefaults {
     const int64_t channels = leading_count(in, 1);
     const int64_t n = in.shape[in.rank - 1];
     ensure_channels(channels);
-    out_.clear();
+    used_ = 0;
     int64_t frames = 0;
     for (int64_t c = 0; c < channels; ++c)
       frames = framers_[static_cast<size_t>(c)].push(in.data + c * n, n, [this](const float* fr) { frame(fr); });
@@ -105,7 +105,7 @@ class Stft final : public sdk::Stage, public sdk::StageDefaults {
 
   void flush(fp_tensor& out) override {
     check(!framers_.empty(), nullptr, "no samples: the input is empty");
-    out_.clear();
+    used_ = 0;
     int64_t frames = 0;
     try {
       for (Framer& f : framers_) frames = f.flush([this](const float* fr) { frame(fr); });
@@ -138,9 +138,9 @@ class Stft final : public sdk::Stage, public sdk::StageDefaults {
     fft_->run();
     const fftwf_complex* X = fft_->output();
     const int64_t bins = n_fft_ / 2 + 1;
-    const size_t at = out_.size();
-    out_.resize(at + static_cast<size_t>(bins));
-    float* y = out_.data() + at;
+    if (used_ + static_cast<size_t>(bins) > out_.size()) out_.resize(std::max(out_.size() * 2, used_ + 64 * bins));
+    float* y = out_.data() + used_;
+    used_ += static_cast<size_t>(bins);
     if (power_ == 2.0) {
       for (int64_t k = 0; k < bins; ++k) y[k] = X[k][0] * X[k][0] + X[k][1] * X[k][1];
     } else if (power_ == 1.0) {
@@ -170,7 +170,8 @@ class Stft final : public sdk::Stage, public sdk::StageDefaults {
   FramerConfig framer_cfg_;
   std::vector<Framer> framers_;
   std::unique_ptr<RealFft> fft_;
-  std::vector<float> out_;
+  std::vector<float> out_;  // grows, never shrinks: no per-frame zero fill
+  size_t used_ = 0;
   std::vector<int64_t> lead_shape_;
 };
 
