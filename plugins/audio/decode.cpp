@@ -20,6 +20,7 @@
 #include <sndfile.h>
 #include <soxr.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -160,6 +161,11 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const bool pcm16 = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 &&
                        ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV || (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
     std::vector<short> shorts(pcm16 && ch == 1 ? 65536 : 0);
+    // Plain little-endian 16-bit WAV: the raw bytes are the samples
+    // (libsndfile's own short read copies them through a slower loop).
+    const bool raw16 = pcm16 && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV &&
+                       std::endian::native == std::endian::little &&
+                       sf_command(f.get(), SFC_RAW_DATA_NEEDS_ENDSWAP, nullptr, 0) == SF_FALSE;
     if (ch == 1 && info.frames > 0 && info.frames < (int64_t{1} << 34)) planes[0].reserve(static_cast<size_t>(info.frames) + 65536);
     int64_t total = 0;
     for (;;) {
@@ -169,7 +175,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
         float* dst = p.data() + total;
         sf_count_t got;
         if (pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
-          got = sf_readf_short(f.get(), shorts.data(), 65536);
+          got = raw16 ? sf_read_raw(f.get(), shorts.data(), 65536 * 2) / 2 : sf_readf_short(f.get(), shorts.data(), 65536);
           for (sf_count_t k = 0; k < got; ++k) dst[k] = static_cast<float>(shorts[static_cast<size_t>(k)]) * (1.0f / 32768.0f);
         } else {
           got = sf_readf_float(f.get(), dst, 65536);
