@@ -5,7 +5,7 @@ Lanczos, randomly cropped and flipped, quality 90, sizes from 1024x768 to
 2000x1500, some portrait), and mobilenet_v2 (torchvision, random init with a
 fixed seed) exported to ONNX for both sides of the CNN comparison.
 
-Run: /usr/bin/python3 bench/image/make_bench_data.py [N]
+Run: /usr/bin/python3 bench/image/make_bench_data.py [N | model]
 """
 import os
 import sys
@@ -42,15 +42,31 @@ def images(n):
         crop.save(os.path.join(d, f"img_{k:03d}.jpg"), quality=90)
 
 
-def mobilenet():
+def export(name):
     torch.manual_seed(0)
-    m = torchvision.models.mobilenet_v2().eval()
-    torch.save(m.state_dict(), os.path.join(OUT, "mobilenet_v2.pt"))
-    torch.onnx.export(m, torch.zeros(1, 3, 224, 224), os.path.join(OUT, "mobilenet_v2.onnx"), opset_version=10,
+    m = getattr(torchvision.models, name)()
+    # As tests/image/make_cnn_goldens.py: activations O(1), and no two
+    # BatchNorms alike (identical folded weights become ONNX Identity nodes
+    # on initializers, which OpenCV 4.6 cannot import).
+    g = torch.Generator().manual_seed(0)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(mod.weight, mode="fan_in", nonlinearity="relu")
+        elif isinstance(mod, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                mod.running_mean.uniform_(-0.1, 0.1, generator=g)
+                mod.running_var.uniform_(0.5, 2.0, generator=g)
+                mod.weight.uniform_(0.5, 1.5, generator=g)
+                mod.bias.uniform_(-0.2, 0.2, generator=g)
+    m.eval()
+    torch.save(m.state_dict(), os.path.join(OUT, f"{name}.pt"))
+    torch.onnx.export(m, torch.zeros(1, 3, 224, 224), os.path.join(OUT, f"{name}.onnx"), opset_version=10,
                       input_names=["image"], output_names=["logits"])
 
 
 if __name__ == "__main__":
-    images(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
-    mobilenet()
+    if sys.argv[1:2] != ["model"]:
+        images(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    export("mobilenet_v2")
+    export("resnet18")
     print("bench data in", OUT)

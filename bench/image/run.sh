@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build-bench}
 data=bench/data
 py=/usr/bin/python3
-[ -d "$data/images" ] || $py bench/image/make_bench_data.py 100
+[ -f "$data/resnet18.onnx" ] || $py bench/image/make_bench_data.py 100
 if [ ! -d "$data/openblas" ]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && apt-get download libopenblas0-pthread >/dev/null)
@@ -28,15 +28,18 @@ one="taskset -c 0"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OPENCV_FOR_THREADS_NUM=1
 echo "== decode (JPEG -> RGB)"
 $one "$bench" decode "$data/images"
+$one "$bench" turbojpeg "$data/images"
 $one "$bench" imread "$data/images"
 $one $py bench/image/torch_bench.py decode "$data/images"
 echo "== preprocessing (decode, Resize 256, CenterCrop 224, ToTensor, Normalize)"
 $one "$bench" preprocess "$data/images"
 $one $py bench/image/torch_bench.py preprocess "$data/images"
-echo "== mobilenet_v2 forward, batch 1"
-$one "$bench" cnn "$data/mobilenet_v2.onnx"
-LD_LIBRARY_PATH="$oblas" $one $py bench/image/torch_bench.py cnn
-$one $py bench/image/torch_bench.py cnn | sed 's/^/(reference BLAS) /'
+for net in mobilenet_v2 resnet18; do
+  echo "== $net forward, batch 1"
+  $one "$bench" cnn "$data/$net.onnx"
+  LD_LIBRARY_PATH="$oblas" $one $py bench/image/torch_bench.py cnn $net
+  $one $py bench/image/torch_bench.py cnn $net | sed 's/^/(reference BLAS) /'
+done
 echo "== image embedding (preprocessing + mobilenet_v2 features + GeM + L2)"
 $one "$bench" embed "$data/images"
 LD_LIBRARY_PATH="$oblas" $one $py bench/image/torch_bench.py embed "$data/images"

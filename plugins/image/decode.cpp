@@ -145,6 +145,16 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const int c = img.channels();
     const size_t n = static_cast<size_t>(rows_) * static_cast<size_t>(cols_);
     float* dst = buf_.data();
+    if (c == 3 && color_ != Color::gray) {
+      // De-interleave, then scale into the float planes (both SIMD in
+      // OpenCV); v * mul in float, as the loop below.
+      cv::split(img, split_);
+      for (int ch = 0; ch < 3; ++ch) {
+        cv::Mat plane(rows_, cols_, CV_32F, dst + n * static_cast<size_t>(color_ == Color::bgr ? 2 - ch : ch));
+        split_[ch].convertTo(plane, CV_32F, mul);
+      }
+      return;
+    }
     for (int y = 0; y < rows_; ++y) {
       const T* row = img.ptr<T>(y);
       const size_t o = static_cast<size_t>(y) * static_cast<size_t>(cols_);
@@ -173,6 +183,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   double scale_;
   int64_t max_pixels_;
   std::vector<float> buf_;
+  std::vector<cv::Mat> split_;
   int rows_ = 0, cols_ = 0;
   bool pending_ = false;
 };
