@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
+#include <sstream>
 #include <functional>
 #include <map>
 
@@ -129,6 +132,36 @@ TEST(NormGolden, LiveTorchRecomputeAgrees) {
     ASSERT_EQ(live.size(), committed.size());
     for (size_t k = 0; k < live.size(); ++k) EXPECT_NEAR(live[k], committed[k], 1e-9) << "golden out of date";
   }
+}
+
+// Each stage's documented example (`featpipe stages NAME`) runs as written
+// on a [frame, height, width] tensor of positive values.
+TEST(NormStages, DocumentedExamplesRun) {
+  int ran = 0;
+  for (const char* file : {FEATPIPE_NORM_PLUGIN_FILE, FEATPIPE_MATH_PLUGIN_FILE}) {
+    void* lib = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(lib, nullptr) << dlerror();
+    auto entry = reinterpret_cast<fp_plugin_entry_fn>(dlsym(lib, FP_PLUGIN_ENTRY_SYMBOL));
+    ASSERT_NE(entry, nullptr);
+    const fp_plugin* p = entry();
+    for (uint32_t k = 0; k < p->stage_count; ++k) {
+      const fp_stage_desc& d = p->stages[k];
+      SCOPED_TRACE(d.name);
+      std::string steps;  // the example, indented under `stages:`
+      std::string line;
+      std::istringstream is(d.example);
+      while (std::getline(is, line)) steps += "  " + line + "\n";
+      std::vector<float> data(5 * 3 * 4);
+      for (size_t i = 0; i < data.size(); ++i) data[i] = 0.25f + float((i * 7) % 11);
+      const Tensor x = make_tensor({5, 3, 4}, {"frame", "height", "width"}, data);
+      const Tensor y = run_steps(steps, x);
+      EXPECT_GT(y.data.size(), 0u);
+      for (float v : y.data) EXPECT_TRUE(std::isfinite(v));
+      ++ran;
+    }
+    dlclose(lib);
+  }
+  EXPECT_EQ(ran, 6);
 }
 
 TEST(NormStages, MinmaxConstantSliceMapsToMin) {
