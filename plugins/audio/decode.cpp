@@ -151,7 +151,6 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check(info.channels > 0 && info.samplerate > 0, nullptr, "'", name, "' declares ", info.channels,
           " channels at ", info.samplerate, " Hz");
     check_not_truncated(f.get(), name);
-    sf_command(f.get(), SFC_SET_SCALE_FLOAT_INT_READ, nullptr, SF_TRUE);
 
     // Read interleaved frames in blocks; planar per channel (or the mean).
     const int ch = info.channels;

@@ -11,7 +11,9 @@
 
 #include <fftw3.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -94,14 +96,42 @@ class Framer {
     if (n <= 0) return 0;
     n_ += n;
     keep_tail(x, n);
-    if (!started_) {
-      head_.insert(head_.end(), x, x + n);
+    if (!started_) {  // hold only what the left padding needs
+      const int64_t take = std::clamp<int64_t>(left_needed() - static_cast<int64_t>(head_.size()), 0, n);
+      head_.insert(head_.end(), x, x + take);
+      x += take;
+      n -= take;
       if (static_cast<int64_t>(head_.size()) < left_needed()) return 0;
       start_from_head();
+    }
+    const int64_t limit = total_frames(n_);
+    const int64_t hop = c_.hop, len = c_.length;
+    const int64_t pos0 = base_ + static_cast<int64_t>(buf_.size());  // padded position of x[0]
+    // Frames that begin in the held samples: complete them with x's first.
+    buf_.insert(buf_.end(), x, x + std::min(n, len));
+    int64_t made = 0;
+    while (next_ < limit && next_ * hop < pos0 && next_ * hop + len <= base_ + static_cast<int64_t>(buf_.size())) {
+      on_frame(buf_.data() + (next_ * hop - base_));
+      ++next_;
+      ++made;
+    }
+    // Frames inside x: straight from the caller's buffer, no copy.
+    while (next_ < limit && next_ * hop >= pos0 && next_ * hop + len <= pos0 + n) {
+      on_frame(x + (next_ * hop - pos0));
+      ++next_;
+      ++made;
+    }
+    // Hold what later frames need.
+    const int64_t keep = std::min(next_ * hop, pos0 + n);
+    if (keep >= pos0) {
+      buf_.assign(x + (keep - pos0), x + n);
     } else {
+      buf_.resize(static_cast<size_t>(pos0 - base_));
+      buf_.erase(buf_.begin(), buf_.begin() + (keep - base_));
       buf_.insert(buf_.end(), x, x + n);
     }
-    return emit(total_frames(n_), on_frame);
+    base_ = keep;
+    return made;
   }
 
   template <class F>
