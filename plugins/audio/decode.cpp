@@ -165,13 +165,12 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const bool raw16 = pcm16 && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV &&
                        std::endian::native == std::endian::little &&
                        sf_command(f.get(), SFC_RAW_DATA_NEEDS_ENDSWAP, nullptr, 0) == SF_FALSE;
-    if (ch == 1 && info.frames > 0 && info.frames < (int64_t{1} << 34)) planes[0].reserve(static_cast<size_t>(info.frames) + 65536);
     int64_t total = 0;
     for (;;) {
-      if (ch == 1) {  // common case: read straight into the plane
-        auto& p = planes[0];
-        p.resize(static_cast<size_t>(total) + 65536);
-        float* dst = p.data() + total;
+      if (ch == 1) {  // common case: read straight into mono_buf_ (kept across files: no zero fill)
+        if (mono_buf_.size() < static_cast<size_t>(total) + 65536)
+          mono_buf_.resize(std::max(mono_buf_.size() * 2, static_cast<size_t>(total) + 65536));
+        float* dst = mono_buf_.data() + total;
         sf_count_t got;
         if (pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
           got = raw16 ? sf_read_raw(f.get(), shorts.data(), 65536 * 2) / 2 : sf_readf_short(f.get(), shorts.data(), 65536);
@@ -180,7 +179,6 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
           got = sf_readf_float(f.get(), dst, 65536);
           check_block(dst, got, 1, total, name);
         }
-        p.resize(static_cast<size_t>(total + std::max<sf_count_t>(got, 0)));
         if (got <= 0) break;
         total += got;
         continue;
@@ -215,29 +213,33 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     in_rate_ = info.samplerate;
     setup_resampler(in_rate_, out_ch);
     data_.clear();
-    if (!resampler_) {
-      if (planes.size() == 1) {
-        data_.swap(planes[0]);
-      } else {
-        for (auto& p : planes) data_.insert(data_.end(), p.begin(), p.end());
-      }
-      length_ = total;
-    } else {
-      std::vector<float> planar(static_cast<size_t>(out_ch) * static_cast<size_t>(total));
+    emit_ = nullptr;
+    std::vector<float> planar;
+    if (ch > 1) {  // planar [out_ch, total]
+      planar.resize(static_cast<size_t>(out_ch) * static_cast<size_t>(total));
       for (int c = 0; c < out_ch; ++c)
         std::copy(planes[static_cast<size_t>(c)].begin(), planes[static_cast<size_t>(c)].end(),
                   planar.begin() + static_cast<std::ptrdiff_t>(c * total));
       planes.clear();
+    }
+    const float* src = ch > 1 ? planar.data() : mono_buf_.data();
+    if (!resampler_) {
+      if (ch > 1) data_.swap(planar);
+      emit_ = ch > 1 ? data_.data() : mono_buf_.data();
+      length_ = total;
+    } else {
       resampler_->clear();
       const int64_t chunk = 1 << 16;
       for (int64_t at = 0; at < total; at += chunk)
-        resampler_->process(planar.data() + at, std::min(chunk, total - at), total);
+        resampler_->process(src + at, std::min(chunk, total - at), total);
       resampler_->process(nullptr, 0, 0);
       length_ = static_cast<int64_t>(resampler_->out(0).size());
       for (int c = 0; c < out_ch; ++c) data_.insert(data_.end(), resampler_->out(c).begin(), resampler_->out(c).end());
       resampler_->clear();
+      emit_ = data_.data();
     }
     check(length_ > 0, nullptr, "'", name, "' holds too few samples to resample");
+    out_channels_ = out_ch;
     return out_spec(mono_ ? -1 : ch, length_, rate_ > 0 ? rate_ : in_rate_);
   }
 
@@ -275,13 +277,13 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       if (emitted_) { out = fp_tensor{}; return; }
       emitted_ = true;
       out = fp_tensor{};
-      out.data = data_.data();
+      out.data = emit_;
       if (mono_) {
         out.rank = 1;
         out.shape[0] = length_;
       } else {
         out.rank = 2;
-        out.shape[0] = static_cast<int64_t>(data_.size()) / length_;
+        out.shape[0] = out_channels_;
         out.shape[1] = length_;
       }
       return;
@@ -353,6 +355,9 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   int64_t in_channels_ = 1;
   std::unique_ptr<Resampler> resampler_;
   std::vector<float> data_, mix_, pending_;
+  std::vector<float> mono_buf_;  // mono file samples, reused from file to file
+  float* emit_ = nullptr;  // what flush() emits in file mode
+  int64_t out_channels_ = 1;
   int64_t length_ = 0;
 };
 
