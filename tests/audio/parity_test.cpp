@@ -31,6 +31,15 @@ std::string steps_for(const std::string& stage) {
   if (stage == "fbank_nosnip")
     return kDecode +
            "  - use: audio.fbank\n    with: {num_mel_bins: 40, snip_edges: false, use_energy: true, window_type: hamming}\n";
+  if (stage == "preemphasis") return kDecode + "  - use: audio.preemphasis\n";
+  const std::string mag = "  - use: audio.stft\n    with: {n_fft: 400, win_length: 300, hop_length: 100, window: hamming, "
+                          "power: 1, pad_mode: constant}\n";
+  if (stage == "stft_hamming_mag") return kDecode + mag;
+  if (stage == "db_magnitude") return kDecode + mag + "  - use: audio.db\n    with: {stype: magnitude}\n";
+  if (stage == "stft_blackman_nocenter")
+    return kDecode + "  - use: audio.stft\n    with: {n_fft: 256, hop_length: 64, window: blackman, center: false}\n";
+  if (stage == "stft_povey")
+    return kDecode + "  - use: audio.stft\n    with: {n_fft: 512, win_length: 400, hop_length: 160, window: povey}\n";
   if (stage == "deltas") return "  - use: audio.deltas\n    with: {order: 2, win_length: 5}\n";
   if (stage == "cmvn") return "  - use: norm.cmvn\n";
   if (stage == "cmvn_sliding") return "  - use: norm.cmvn\n    with: {window: 50, min_window: 20, center: false}\n";
