@@ -47,6 +47,23 @@ TEST(AudioCli, PipelinesRunOnSamples) {
   }
 }
 
+// Worker threads share FFTW plans and nothing else: -j 2 writes the same bits.
+TEST(AudioCli, ThreadsGiveTheSameBits) {
+  TempDir one, two;
+  const std::string samples = (source_dir() / "samples" / "audio").string();
+  for (const char* p : {"speech-mfcc", "kaldi-fbank"}) {
+    SCOPED_TRACE(p);
+    ASSERT_EQ(run_cli({"run", pipeline(p).string(), samples, "-o", (one / p).string(), "-j", "1"}).exit_code, 0);
+    ASSERT_EQ(run_cli({"run", pipeline(p).string(), samples, "-o", (two / p).string(), "-j", "2"}).exit_code, 0);
+    for (const auto& e : fs::directory_iterator(one / p)) {
+      if (e.path().extension() != ".npy") continue;
+      const npy::Array a = npy::read(e.path().string()), b = npy::read((two / p / e.path().filename()).string());
+      EXPECT_EQ(a.shape, b.shape) << e.path();
+      EXPECT_EQ(a.data, b.data) << e.path();
+    }
+  }
+}
+
 TEST(AudioCli, BadInputsFailByNameOthersWritten) {
   TempDir in, out;
   write_audio(in / "good.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, tone(16000, 0.5));
