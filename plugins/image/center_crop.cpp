@@ -2,6 +2,7 @@
 // torchvision.transforms.CenterCrop: top = round((H − h) / 2) with Python's
 // round (half to even), same for left; a crop larger than the image pads
 // with zeros first, (h − H) // 2 before and the rest after, as torchvision.
+#include "buffer.hpp"
 #include "stages.hpp"
 
 #include <featpipe/sdk.hpp>
@@ -57,14 +58,16 @@ class CenterCrop final : public sdk::Stage, public sdk::StageDefaults {
     const int64_t H = in.shape[r - 2], W = in.shape[r - 1];
     const int64_t planes = sdk::span_of(in, 0, r - 2);
     const int64_t top = crop_offset(H, h_), left = crop_offset(W, w_);
-    buf_.assign(static_cast<size_t>(planes * h_ * w_), 0.0f);
+    const size_t total = static_cast<size_t>(planes * h_ * w_);
+    float* dst = buf_.ensure(total);
     // Rows and columns of the crop that fall inside the image.
     const int64_t y0 = std::max<int64_t>(0, -top), y1 = std::min(h_, H - top);
     const int64_t x0 = std::max<int64_t>(0, -left), x1 = std::min(w_, W - left);
+    if (y0 > 0 || y1 < h_ || x0 > 0 || x1 < w_) std::fill(dst, dst + total, 0.0f);  // padding
     for (int64_t p = 0; p < planes; ++p)
       for (int64_t y = y0; y < y1; ++y)
         if (x1 > x0)
-          std::memcpy(buf_.data() + (p * h_ + y) * w_ + x0, in.data + (p * H + y + top) * W + x0 + left,
+          std::memcpy(dst + (p * h_ + y) * w_ + x0, in.data + (p * H + y + top) * W + x0 + left,
                       static_cast<size_t>(x1 - x0) * sizeof(float));
     out = in;
     out.data = buf_.data();
@@ -74,7 +77,7 @@ class CenterCrop final : public sdk::Stage, public sdk::StageDefaults {
 
  private:
   int64_t h_, w_;
-  std::vector<float> buf_;
+  Buffer buf_;
 };
 
 }  // namespace

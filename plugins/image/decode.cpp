@@ -23,6 +23,7 @@
 // width] spec (1, 3 or 4 channels, RGB(A) order; or [height, width] gray),
 // then push() the frame: the colour conversion and `scale` apply the same
 // way (without `scale`, values pass unscaled).
+#include "buffer.hpp"
 #include "image_io.hpp"
 #include "stages.hpp"
 
@@ -40,6 +41,17 @@ using sdk::Param;
 using sdk::Spec;
 
 enum class Color { rgb, bgr, gray };
+
+// Packed RGB -> three float planes times `mul` (v * mul in float).
+template <class T>
+__attribute__((target_clones("avx2", "default")))
+void deinterleave3(const T* src, size_t n, float mul, float* r, float* g, float* b) {
+  for (size_t k = 0; k < n; ++k) {
+    r[k] = static_cast<float>(src[3 * k]) * mul;
+    g[k] = static_cast<float>(src[3 * k + 1]) * mul;
+    b[k] = static_cast<float>(src[3 * k + 2]) * mul;
+  }
+}
 
 class Decode final : public sdk::Stage, public sdk::StageDefaults {
  public:
@@ -81,7 +93,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   }
 
   Spec open_file(const std::string& path) override {
-    cv::Mat img = decode(read_file(path), max_pixels_);
+    read_file(path, bytes_);
+    cv::Mat img = decode(bytes_, max_pixels_, pixels_);
     double div = std::isnan(scale_) ? (img.depth() == CV_8U ? 255.0 : img.depth() == CV_16U ? 65535.0 : 1.0)
                                     : scale_;
     to_planes(img, div);
@@ -97,8 +110,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const float mul = std::isnan(scale_) ? 1.0f : static_cast<float>(1.0 / scale_);
     const size_t n = static_cast<size_t>(h * w);
     const float* src = in.data;
-    buf_.resize(static_cast<size_t>(out_channels()) * n);
-    float* dst = buf_.data();
+    float* dst = buf_.ensure(static_cast<size_t>(out_channels()) * n);
     if (color_ == Color::gray) {
       if (c == 1) {
         for (size_t k = 0; k < n; ++k) dst[k] = src[k] * mul;
@@ -132,7 +144,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     rows_ = img.rows;
     cols_ = img.cols;
     const size_t n = static_cast<size_t>(rows_) * static_cast<size_t>(cols_);
-    buf_.resize(n * static_cast<size_t>(out_channels()));
+    buf_.ensure(n * static_cast<size_t>(out_channels()));
     switch (img.depth()) {
       case CV_8U: planes<uint8_t>(img, static_cast<float>(1.0 / div)); break;
       case CV_16U: planes<uint16_t>(img, static_cast<float>(1.0 / div)); break;
@@ -145,14 +157,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const int c = img.channels();
     const size_t n = static_cast<size_t>(rows_) * static_cast<size_t>(cols_);
     float* dst = buf_.data();
-    if (c == 3 && color_ != Color::gray) {
-      // De-interleave, then scale into the float planes (both SIMD in
-      // OpenCV); v * mul in float, as the loop below.
-      cv::split(img, split_);
-      for (int ch = 0; ch < 3; ++ch) {
-        cv::Mat plane(rows_, cols_, CV_32F, dst + n * static_cast<size_t>(color_ == Color::bgr ? 2 - ch : ch));
-        split_[ch].convertTo(plane, CV_32F, mul);
-      }
+    if (c == 3 && color_ != Color::gray && img.isContinuous()) {
+      float* r = dst + (color_ == Color::bgr ? 2 * n : 0);
+      float* b = dst + (color_ == Color::bgr ? 0 : 2 * n);
+      deinterleave3(img.ptr<T>(0), n, mul, r, dst + n, b);
       return;
     }
     for (int y = 0; y < rows_; ++y) {
@@ -182,8 +190,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   Color color_;
   double scale_;
   int64_t max_pixels_;
-  std::vector<float> buf_;
-  std::vector<cv::Mat> split_;
+  Buffer buf_;
+  std::vector<uint8_t> bytes_, pixels_;  // the file, decoded JPEG pixels: reused
   int rows_ = 0, cols_ = 0;
   bool pending_ = false;
 };

@@ -103,7 +103,7 @@ struct TjDeleter {
 // Unlike cv::imdecode it reports a truncated stream instead of padding the
 // image with gray. Returns an empty Mat for colour spaces it cannot convert
 // (CMYK), which then go through OpenCV.
-cv::Mat decode_jpeg(const std::vector<uint8_t>& b) {
+cv::Mat decode_jpeg(const std::vector<uint8_t>& b, std::vector<uint8_t>& storage) {
   thread_local std::unique_ptr<void, TjDeleter> handle(tjInitDecompress());
   void* h = handle.get();
   if (!h) throw Error("cannot initialize the JPEG decoder");
@@ -113,7 +113,8 @@ cv::Mat decode_jpeg(const std::vector<uint8_t>& b) {
     throw Error(sdk::cat("corrupt JPEG header: ", tjGetErrorStr2(h)));
   if (cs == TJCS_CMYK || cs == TJCS_YCCK) return {};
   bool gray = cs == TJCS_GRAY;
-  cv::Mat img(ht, w, gray ? CV_8UC1 : CV_8UC3);
+  storage.resize(static_cast<size_t>(w) * ht * (gray ? 1 : 3));
+  cv::Mat img(ht, w, gray ? CV_8UC1 : CV_8UC3, storage.data());
   int rc = tjDecompress2(h, src, b.size(), img.data, w, 0, ht, gray ? TJPF_GRAY : TJPF_RGB, 0);
   if (rc != 0) {
     std::string why = tjGetErrorStr2(h);
@@ -161,18 +162,17 @@ HeaderSize header_size(const std::vector<uint8_t>& b, Format f) {
   }
 }
 
-std::vector<uint8_t> read_file(const std::string& path) {
+void read_file(const std::string& path, std::vector<uint8_t>& out) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw Error(sdk::cat("cannot open: ", std::strerror(errno)));
-  std::vector<uint8_t> out;
+  out.clear();
   uint8_t buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out.insert(out.end(), buf, buf + n);
   if (std::ferror(f.get())) throw Error(sdk::cat("cannot read: ", std::strerror(errno)));
-  return out;
 }
 
-cv::Mat decode(const std::vector<uint8_t>& bytes, int64_t max_pixels) {
+cv::Mat decode(const std::vector<uint8_t>& bytes, int64_t max_pixels, std::vector<uint8_t>& storage) {
   if (bytes.empty()) throw Error("empty file (0 bytes): not an image");
   Format fmt = sniff(bytes);
   if (fmt == Format::unknown) {
@@ -192,7 +192,7 @@ cv::Mat decode(const std::vector<uint8_t>& bytes, int64_t max_pixels) {
                          "): refused without decoding (decompression bomb?)"));
 
   cv::Mat img;
-  if (fmt == Format::jpeg) img = decode_jpeg(bytes);
+  if (fmt == Format::jpeg) img = decode_jpeg(bytes, storage);
   if (img.empty()) {
     // Keep alpha out, bit depth in, and ignore EXIF orientation.
     int flags = cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR | cv::IMREAD_IGNORE_ORIENTATION;

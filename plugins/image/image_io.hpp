@@ -31,9 +31,12 @@ HeaderSize header_size(const std::vector<uint8_t>& bytes, Format f);
 // dropped; EXIF orientation is ignored (as PIL and torchvision do).
 // Refuses images of more than `max_pixels` pixels by their header. Throws
 // sdk::Error with a message naming the problem (the engine adds the file).
-cv::Mat decode(const std::vector<uint8_t>& bytes, int64_t max_pixels);
+// JPEG pixels land in `storage` (reused from call to call: no page faults
+// for a fresh multi-megabyte buffer per image); the result may point there.
+cv::Mat decode(const std::vector<uint8_t>& bytes, int64_t max_pixels, std::vector<uint8_t>& storage);
 
-// Reads a whole file; throws sdk::Error when it cannot.
-std::vector<uint8_t> read_file(const std::string& path);
+// Reads a whole file into `out` (its capacity reused); throws sdk::Error
+// when it cannot.
+void read_file(const std::string& path, std::vector<uint8_t>& out);
 
 }  // namespace featpipe::image

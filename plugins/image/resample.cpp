@@ -111,25 +111,24 @@ void horizontal_rows(const float* src, int64_t rows, int in_w, const AxisWeights
 }  // namespace
 
 void resample(const float* src, int64_t planes, int in_h, int in_w, const AxisWeights& wy,
-              const AxisWeights& wx, float* dst, std::vector<float>& tmp) {
+              const AxisWeights& wx, float* dst, float* tmp) {
   const int out_h = wy.out, out_w = wx.out;
   const size_t in_plane = static_cast<size_t>(in_h) * in_w;
   // Vertical pass first: whole rows times a weight, contiguous and
   // vectorizable; it also shrinks the data before the horizontal pass.
   const float* mid = src;
   if (out_h != in_h) {
-    tmp.resize(static_cast<size_t>(planes) * out_h * in_w);
     for (int64_t p = 0; p < planes; ++p) {
       const float* s = src + p * in_plane;
       for (int y = 0; y < out_h; ++y) {
-        float* o = tmp.data() + (static_cast<size_t>(p) * out_h + y) * in_w;
+        float* o = tmp + (static_cast<size_t>(p) * out_h + y) * in_w;
         const int n = wy.count[y];
         if (n == 0) { std::fill(o, o + in_w, 0.0f); continue; }
         vertical_row(s + static_cast<size_t>(wy.first[y]) * in_w, static_cast<size_t>(in_w),
                      wy.w.data() + static_cast<size_t>(y) * wy.ksize, n, in_w, o);
       }
     }
-    mid = tmp.data();
+    mid = tmp;
   }
   const int64_t rows = planes * out_h;
   if (out_w == in_w) {  // same size: every filter is the identity

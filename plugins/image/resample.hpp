@@ -27,8 +27,8 @@ struct AxisWeights {
 AxisWeights axis_weights(int in, int out, Interp interp, bool antialias);
 
 // Resizes `planes` images of in_h x in_w (planar float) to out_h x out_w.
-// `tmp` is scratch space reused between calls.
+// `tmp`: scratch of planes * out_h * in_w floats (unused when out_h == in_h).
 void resample(const float* src, int64_t planes, int in_h, int in_w, const AxisWeights& wy,
-              const AxisWeights& wx, float* dst, std::vector<float>& tmp);
+              const AxisWeights& wx, float* dst, float* tmp);
 
 }  // namespace featpipe::image

@@ -12,6 +12,7 @@
 // rounding). Without antialias the filter keeps its unit support (plain
 // interpolation, aliasing on large downscales). Values are not clamped:
 // bicubic may overshoot [0, 1] as torchvision's tensor path does.
+#include "buffer.hpp"
 #include "resample.hpp"
 #include "stages.hpp"
 
@@ -66,8 +67,9 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
     if (wy_.in != in_h || wy_.out != h) wy_ = axis_weights(static_cast<int>(in_h), static_cast<int>(h), interp_, antialias_);
     if (wx_.in != in_w || wx_.out != w) wx_ = axis_weights(static_cast<int>(in_w), static_cast<int>(w), interp_, antialias_);
     const int64_t planes = sdk::span_of(in, 0, r - 2);
-    buf_.resize(static_cast<size_t>(planes * h * w));
-    resample(in.data, planes, static_cast<int>(in_h), static_cast<int>(in_w), wy_, wx_, buf_.data(), tmp_);
+    float* dst = buf_.ensure(static_cast<size_t>(planes * h * w));
+    float* tmp = h != in_h ? tmp_.ensure(static_cast<size_t>(planes * h * in_w)) : nullptr;
+    resample(in.data, planes, static_cast<int>(in_h), static_cast<int>(in_w), wy_, wx_, dst, tmp);
     out = in;
     out.data = buf_.data();
     out.shape[r - 2] = h;
@@ -90,7 +92,7 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
   bool antialias_;
   Interp interp_;
   AxisWeights wy_, wx_;
-  std::vector<float> buf_, tmp_;
+  Buffer buf_, tmp_;
 };
 
 }  // namespace
