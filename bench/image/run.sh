@@ -21,11 +21,13 @@ fi
 oblas=$(dirname "$(find "$PWD/$data/openblas" -name libblas.so.3 | head -1)")
 if [ ! -x "$build/bin/image_bench" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target image_bench featpipe_math featpipe_norm >/dev/null
+  cmake --build "$build" -j2 --target image_bench featpipe_cli featpipe_math featpipe_norm >/dev/null
 fi
 bench="$build/bin/image_bench"
 one="taskset -c 0"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OPENCV_FOR_THREADS_NUM=1
+echo "== parity (decode, Resize 256, CenterCrop 224 vs torchvision's PIL path)"
+$py bench/image/parity.py "$build/bin/featpipe" "$data/images"
 echo "== decode (JPEG -> RGB)"
 $one "$bench" decode "$data/images"
 $one "$bench" turbojpeg "$data/images"

@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <fstream>
-#include <iterator>
 #include <set>
 #include <stdexcept>
 
@@ -68,9 +67,12 @@ std::string value_info_name(Reader r) {
 }  // namespace
 
 OnnxGraph read_onnx_graph(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw std::runtime_error("cannot open " + path);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    throw std::runtime_error("cannot read " + path);
   Reader model(bytes.data(), bytes.data() + bytes.size());
   OnnxGraph g;
   std::set<std::string> initializers;
