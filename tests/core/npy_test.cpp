@@ -48,3 +48,29 @@ TEST(Npy, BrokenFilesSayWhatIsWrong) {
   EXPECT_EQ(err("trunc.npy").rfind("truncated data: expected 64 bytes", 0), 0u) << err("trunc.npy");
   EXPECT_EQ(err("missing.npy"), "cannot open file");
 }
+
+// Hand-made headers: what a broken or hostile file claims must not make the
+// reader allocate it, wrap around, or fail with a bare library message.
+TEST(Npy, HeadersThatLie) {
+  test::TempDir dir;
+  auto with_shape = [&](const std::string& name, const std::string& shape) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    dict.append(64 - (10 + dict.size() + 1) % 64, ' ');
+    dict += '\n';
+    std::string h("\x93NUMPY\x01\x00", 8);
+    h += static_cast<char>(dict.size() & 0xff);
+    h += static_cast<char>(dict.size() >> 8);
+    test::write_text(dir / name, h + dict + std::string(16, '\0'));
+    try {
+      npy::read((dir / name).string());
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // 64 GiB promised, 16 bytes present: refused before any allocation.
+  EXPECT_EQ(with_shape("huge.npy", "(4096, 4096, 1024)").rfind("truncated data: expected 68719476736 bytes", 0), 0u);
+  EXPECT_EQ(with_shape("wrap.npy", "(4294967296, 4294967296, 16)").rfind("array too large", 0), 0u);
+  EXPECT_EQ(with_shape("text.npy", "(3, x)").rfind("malformed .npy shape", 0), 0u);
+  EXPECT_EQ(with_shape("ok.npy", "(2, 2)"), "");
+}

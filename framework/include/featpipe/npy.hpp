@@ -125,22 +125,35 @@ inline Array read(const std::string& path) {
   for (size_t p = 1; p < shape_text.size();) {
     size_t q = shape_text.find_first_of(",)", p);
     std::string item = shape_text.substr(p, q - p);
-    if (item.find_first_not_of(' ') != std::string::npos) {
-      long long d = std::stoll(item);
-      if (d < 0) throw std::runtime_error("negative dimension in .npy shape");
+    const size_t b = item.find_first_not_of(' ');
+    if (b != std::string::npos) {
+      const size_t e = item.find_last_not_of(' ');
+      item = item.substr(b, e - b + 1);
+      if (item.empty() || item.size() > 18 || item.find_first_not_of("0123456789") != std::string::npos)
+        throw std::runtime_error("malformed .npy shape " + shape_text);
+      const int64_t d = std::stoll(item);
+      // Guard the product against wrapping around.
+      if (d > 0 && n > (size_t{1} << 40) / static_cast<size_t>(d)) throw std::runtime_error("array too large: shape " + shape_text);
       a.shape.push_back(d);
       n *= static_cast<size_t>(d);
     }
     if (q == std::string::npos || shape_text[q] == ')') break;
     p = q + 1;
   }
-  if (n > (size_t{1} << 34)) throw std::runtime_error("array too large");
 
-  const size_t bytes = n * static_cast<size_t>(size);
+  // Compare what the header promises with what the file holds before
+  // allocating anything of that size.
+  const size_t bytes = n * static_cast<size_t>(size > 0 ? size : 1);
+  const std::streamoff data_at = is.tellg();
+  is.seekg(0, std::ios::end);
+  const std::streamoff file_size = is.tellg();
+  is.seekg(data_at);
+  if (file_size < data_at || static_cast<size_t>(file_size - data_at) < bytes)
+    throw std::runtime_error("truncated data: expected " + std::to_string(bytes) + " bytes for shape " + shape_text +
+                             ", the file holds " + std::to_string(file_size - data_at));
   std::vector<char> raw(bytes);
   if (bytes && !is.read(raw.data(), static_cast<std::streamsize>(bytes)))
-    throw std::runtime_error("truncated data: expected " + std::to_string(bytes) + " bytes for shape " +
-                             shape_text);
+    throw std::runtime_error("truncated data: expected " + std::to_string(bytes) + " bytes for shape " + shape_text);
 
   a.data.resize(n);
   float* dst = a.data.data();
