@@ -24,7 +24,7 @@ torch.set_num_threads(1)
 files = sorted(glob.glob(os.path.join(args.corpus, "*.wav")))
 mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=512, win_length=400, hop_length=160, n_mels=80)
 best_all = best_compute = best_cpu = float("inf")
-with tempfile.TemporaryDirectory() as out:
+with tempfile.TemporaryDirectory(dir=os.path.join(os.path.dirname(os.path.abspath(args.corpus)))) as out:
     for _ in range(args.repeat):
         compute = 0.0
         t0, c0 = time.perf_counter(), time.process_time()
