@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs featpipe into a fresh prefix, builds samples/capture against it
+# with find_package(featpipe), and runs it:
+#  - audio: raw PCM of each 16 kHz sample recording piped through sox into
+#    `capture --audio -`; the frame count must equal `featpipe run`'s for the
+#    same file, and the nearest class of the whole recording must be the
+#    recording itself with cosine 1 (its prototype is its batch features);
+#  - video: an MJPG .avi made from sample photos; each frame's nearest
+#    class must be the photo it shows;
+#  - a pipeline that cannot stream is refused with a clear error.
+# Usage: capture_test.sh SOURCE_DIR BINARY_DIR WORK_DIR MAKE_VIDEO
+set -euo pipefail
+src=$1 bin=$2 work=$3 make_video=$4
+rm -rf "$work"
+mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# --- install, then build the sample out of tree against the install
+cmake --install "$bin" --prefix "$work/prefix" >/dev/null
+cmake -S "$src/samples/capture" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/build" -j2 >/dev/null
+app="$work/build/capture"
+fp="$work/prefix/bin/featpipe"
+ldd "$app" | grep -q "$work/prefix/lib/libfeatpipe" || fail "capture does not use the installed libfeatpipe: $(ldd "$app" | grep featpipe)"
+
+# --- audio through a pipe
+pipeline="$src/samples/capture/logmel.yaml"
+[ -f "$src/pipelines/speech-logmel.yaml" ] && pipeline="$src/pipelines/speech-logmel.yaml"
+audio="$src/samples/audio"
+classes=(front_center_16k rear_right_16k speech_espeak_16k)
+class_args=() files=()
+for c in "${classes[@]}"; do class_args+=(--class "$audio/$c.wav") files+=("$audio/$c.wav"); done
+"$fp" run "$pipeline" "${files[@]}" -o "$work/batch" -q
+
+for c in "${classes[@]}"; do
+  for chunk in 160 1000; do
+    out="$work/$c.$chunk.txt"
+    sox "$audio/$c.wav" -t raw -e signed -b 16 -c 1 -r 16000 - |
+      "$app" --audio - --rate 16000 --chunk "$chunk" --every 10 --pipeline "$pipeline" "${class_args[@]}" >"$out"
+    want=$(/usr/bin/python3 -c "import numpy, sys; print(numpy.load(sys.argv[1]).shape[0])" "$work/batch/$c.wav.npy")
+    summary=$(grep '^summary ' "$out") || fail "$c: no summary line"
+    frames=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$summary")
+    nearest=$(sed -n 's/.*nearest=\([^ ]*\).*/\1/p' <<<"$summary")
+    cosine=$(sed -n 's/.*cos=\([0-9.]*\).*/\1/p' <<<"$summary")
+    [ "$frames" = "$want" ] || fail "$c (chunk $chunk): $frames frames streamed, featpipe run gives $want"
+    [ "$nearest" = "$c" ] || fail "$c (chunk $chunk): nearest class $nearest"
+    awk -v x="$cosine" 'BEGIN { exit !(x >= 0.99999) }' || fail "$c (chunk $chunk): cosine to its own prototype $cosine"
+    # The per-block lines: blocks of 10 frames adding up to the total, times 0.1 s apart.
+    awk -v want="$want" '
+      /^t=/ { split($2, f, "="); split($1, t, "="); n += f[2]; lines++
+              if (t[2] + 0 != (lines - 1) * 0.1 && sprintf("%.3f", (lines - 1) * 0.1) != t[2]) { print "bad time " $0; exit 1 }
+              if (f[2] != 10 && n != want) { print "short block before the end: " $0; exit 1 } }
+      END { if (n != want || lines != int((want + 9) / 10)) { print "lines add up to " n " frames in " lines " lines"; exit 1 } }' "$out" ||
+      fail "$c (chunk $chunk): per-block lines wrong"
+  done
+  # Same features whatever the push size (the input level column aside: it
+  # covers the samples pushed between lines).
+  cmp -s <(grep -v '^#' "$work/$c.160.txt" | sed 's/ level=[^ ]*//') <(grep -v '^#' "$work/$c.1000.txt" | sed 's/ level=[^ ]*//') ||
+    fail "$c: output depends on the push size"
+done
+echo "audio: ${#classes[@]} recordings piped, frame counts equal featpipe run, each nearest to itself"
+
+# A pipeline needing the whole input is refused before any audio is read.
+cat >"$work/batch_only.yaml" <<'YAML'
+featpipe: 1
+name: batch-only
+stages:
+  - use: audio.decode
+  - use: audio.stft
+  - use: audio.db
+    with: {top_db: 80}
+YAML
+if : | "$app" --audio - --pipeline "$work/batch_only.yaml" "${class_args[@]}" >/dev/null 2>"$work/err.txt"; then
+  fail "a batch-only pipeline was accepted for streaming"
+fi
+grep -q "needs the whole input" "$work/err.txt" || fail "unclear error for a batch-only pipeline: $(cat "$work/err.txt")"
+
+# --- video: sample photos, 3 frames each (cropped to 3:2, resized to
+# 480x320, MJPG); the classes are every image in samples/images.
+photos=(astronaut chelsea china coffee rocket)
+img_files=()
+for p in "${photos[@]}"; do img_files+=("$src/samples/images/$p.jpg"); done
+"$make_video" "$work/photos.avi" 3 "${img_files[@]}"
+"$app" --video "$work/photos.avi" --pipeline "$src/pipelines/image-embedding.yaml" --class "$src/samples/images" >"$work/video.txt"
+grep -q "^# classes: .*astronaut.*digit_0_0.*rocket" "$work/video.txt" || fail "video: classes not read from the folder: $(head -n2 "$work/video.txt")"
+grep -q "^summary frames=$(( 3 * ${#photos[@]} ))\$" "$work/video.txt" || fail "video: wrong frame count: $(tail -n1 "$work/video.txt")"
+for k in $(seq 0 $(( 3 * ${#photos[@]} - 1 ))); do
+  want=${photos[$(( k / 3 ))]}
+  grep -q "^frame=$k .* nearest=$want " "$work/video.txt" || fail "video frame $k: want nearest $want: $(grep "^frame=$k " "$work/video.txt")"
+done
+echo "video: $(( 3 * ${#photos[@]} )) frames, each nearest to the photo it shows"
