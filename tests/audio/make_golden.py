@@ -40,7 +40,12 @@ Live only (--full): preemphasis (torchaudio.functional.preemphasis's formula,
 committed for the noise signal), stft_hamming_mag (n_fft 400, win 300,
 hop 100, hamming, power 1, constant padding), stft_blackman_nocenter
 (n_fft 256, hop 64, blackman, center False), stft_povey (hann^0.85),
-db_magnitude (AmplitudeToDB("magnitude") of stft_hamming_mag).
+db_magnitude (AmplitudeToDB("magnitude") of stft_hamming_mag),
+fbank_options (30 bins, blackman, no power-of-two padding, energy after the
+window as the last column (htk_compat), no DC removal, no pre-emphasis,
+100 Hz to Nyquist − 500 Hz, magnitude, no energy floor) and fbank_linear
+(use_log_fbank False, hanning, snip_edges False; tolerance 1e-4·max|ref| as
+for mel energies).
 
 To stay within the data budget the committed set leaves out speech/stft,
 speech/mel_slaney, speech/logmel and the all-zero silence/stft, mel,
@@ -80,7 +85,8 @@ SR = 16000
 N_SYNTH = 4000  # 0.25 s
 # Variants recomputed by the live test only (the committed set keeps
 # preemphasis for the noise signal alone).
-LIVE_ONLY = ("preemphasis", "stft_hamming_mag", "stft_blackman_nocenter", "stft_povey", "db_magnitude")
+LIVE_ONLY = ("preemphasis", "stft_hamming_mag", "stft_blackman_nocenter", "stft_povey", "db_magnitude",
+             "fbank_options", "fbank_linear")
 CMVN_COLS = 20  # CMVN is tested on the first 20 fbank columns (data budget)
 
 SYNTH = ["tone", "chirp", "noise", "silence", "clipped"]
@@ -135,6 +141,12 @@ def stages(x, dtype):
                                       use_energy=True, window_type="hamming")
     # torchaudio.functional.preemphasis (torchaudio >= 2.0; Debian 12 has 0.13):
     # y[0] = x[0], y[t] = x[t] - 0.97 x[t-1].
+    out["fbank_options"] = kaldi.fbank((32768.0 * w)[None], num_mel_bins=30, dither=0.0, window_type="blackman",
+                                       round_to_power_of_two=False, raw_energy=False, use_energy=True, htk_compat=True,
+                                       remove_dc_offset=False, preemphasis_coefficient=0.0, low_freq=100.0,
+                                       high_freq=-500.0, use_power=False, energy_floor=0.0)
+    out["fbank_linear"] = kaldi.fbank((32768.0 * w)[None], num_mel_bins=23, dither=0.0, use_log_fbank=False,
+                                      window_type="hanning", snip_edges=False)
     out["preemphasis"] = torch.cat([w[:1], w[1:] - 0.97 * w[:-1]])
     # Window/padding/power variants of the spectrogram.
     mag = T.Spectrogram(n_fft=400, win_length=300, hop_length=100, window_fn=torch.hann_window, power=1.0,
@@ -216,6 +228,7 @@ def cmvn(f, dtype):
 BASE = {  # spec §7: (kind, bound)
     "preemphasis": ("one", 1e-5), "stft_hamming_mag": ("rel", 1e-4), "stft_blackman_nocenter": ("rel", 1e-4),
     "stft_povey": ("rel", 1e-4), "db_magnitude": ("abs", 1e-3),
+    "fbank_options": ("abs", 1e-3), "fbank_linear": ("rel", 1e-4),
     "stft": ("rel", 1e-4), "mel": ("rel", 1e-4), "mel_slaney": ("rel", 1e-4),
     "db": ("abs", 1e-3), "logmel": ("abs", 1e-3), "mfcc": ("abs", 1e-3),
     "fbank": ("abs", 1e-3), "fbank_nosnip": ("abs", 1e-3),

@@ -40,6 +40,14 @@ std::string steps_for(const std::string& stage) {
     return kDecode + "  - use: audio.stft\n    with: {n_fft: 256, hop_length: 64, window: blackman, center: false}\n";
   if (stage == "stft_povey")
     return kDecode + "  - use: audio.stft\n    with: {n_fft: 512, win_length: 400, hop_length: 160, window: povey}\n";
+  if (stage == "fbank_options")
+    return kDecode +
+           "  - use: audio.fbank\n    with: {num_mel_bins: 30, window_type: blackman, round_to_power_of_two: false, "
+           "raw_energy: false, use_energy: true, htk_compat: true, remove_dc_offset: false, preemphasis_coefficient: 0, "
+           "low_freq: 100, high_freq: -500, use_power: false, energy_floor: 0}\n";
+  if (stage == "fbank_linear")
+    return kDecode +
+           "  - use: audio.fbank\n    with: {use_log_fbank: false, window_type: hanning, snip_edges: false}\n";
   if (stage == "deltas") return "  - use: audio.deltas\n    with: {order: 2, win_length: 5}\n";
   if (stage == "cmvn") return "  - use: norm.cmvn\n";
   if (stage == "cmvn_sliding") return "  - use: norm.cmvn\n    with: {window: 50, min_window: 20, center: false}\n";
