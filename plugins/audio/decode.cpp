@@ -260,10 +260,12 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       out_ch = 1;
     }
     if (!resampler_) {
-      if (x == in.data) {
-        out = in;
-      } else {
+      if (x != in.data) {
         out = sdk::view(mix_.data(), {n});
+      } else if (mono_) {
+        out = sdk::view(in.data, {n});  // [1, time] -> [time]
+      } else {
+        out = in;
       }
       return;
     }

@@ -150,6 +150,13 @@ TEST(AudioDecode, PushModeMatchesFileMode) {
                                         "time");
   ASSERT_EQ(mixed.shape, std::vector<int64_t>{static_cast<int64_t>(x.size())});
   for (size_t k = 0; k < x.size(); ++k) ASSERT_EQ(mixed.data[k], x[k] * 0.5f);
+
+  // One channel given as [1, time] comes out as [time] with mono.
+  const Tensor one = run_tensor_steps(kDecode, tensor({1, 100}, {"channel", "time"}, std::vector<float>(x.begin(), x.begin() + 100),
+                                                      {{"sample_rate", 48000.0}}),
+                                      "time");
+  EXPECT_EQ(one.shape, std::vector<int64_t>{100});
+  EXPECT_EQ(one.axes, std::vector<std::string>{"time"});
 }
 
 // Bad files: each error names the file and says what is wrong.
