@@ -128,6 +128,7 @@ struct Accumulator {
 }  // namespace
 
 int run_audio(const Options& o) {
+  auto source = open_source(o);  // first: a bad source fails before any work
   auto pipe = featpipe::Pipeline::load(o.pipeline);
   const featpipe::StepInfo& last = pipe->steps().back();
   if (last.output.rank() != 2 || last.output.stream_axis() != 0)
@@ -179,7 +180,6 @@ int run_audio(const Options& o) {
     }
   });
 
-  auto source = open_source(o);
   std::vector<int16_t> buf(static_cast<size_t>(o.chunk));
   const double limit = o.seconds > 0 ? o.seconds * o.rate : INFINITY;
   double samples = 0;

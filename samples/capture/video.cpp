@@ -34,6 +34,17 @@ featpipe::Tensor to_tensor(const cv::Mat& bgr) {
 }  // namespace
 
 int run_video(const Options& o) {
+  cv::VideoCapture cap;  // opened first: a bad source fails before any work
+  if (o.video.rfind("cam:", 0) == 0) {
+    const std::string index = o.video.substr(4);
+    if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
+      throw featpipe::Error("--video cam:N takes a camera number, got '" + o.video + "'");
+    cap.open(std::stoi(index));
+  } else {
+    cap.open(o.video);
+  }
+  if (!cap.isOpened()) throw featpipe::Error(o.video + ": cannot open (not a video file or camera OpenCV can read)");
+
   auto pipe = featpipe::Pipeline::load(o.pipeline);
   Prototypes protos;
   protos.build(*pipe, o.classes);
@@ -42,11 +53,6 @@ int run_video(const Options& o) {
   std::printf("# classes:");
   for (size_t c = 0; c < protos.size(); ++c) std::printf(" %s", protos.label(static_cast<int>(c)).c_str());
   std::printf("\n");
-
-  cv::VideoCapture cap;
-  if (o.video.rfind("cam:", 0) == 0) cap.open(std::stoi(o.video.substr(4)));
-  else cap.open(o.video);
-  if (!cap.isOpened()) throw featpipe::Error(o.video + ": cannot open (not a video file or camera OpenCV can read)");
 
   auto session = pipe->session();
   cv::Mat frame;

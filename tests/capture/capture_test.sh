@@ -7,7 +7,8 @@
 #    recording itself with cosine 1 (its prototype is its batch features);
 #  - video: an MJPG .avi made from sample photos; each frame's nearest
 #    class must be the photo it shows;
-#  - a pipeline that cannot stream is refused with a clear error.
+#  - a pipeline that cannot stream, and a missing video, are refused with
+#    clear errors.
 # Usage: capture_test.sh SOURCE_DIR BINARY_DIR WORK_DIR MAKE_VIDEO
 set -euo pipefail
 src=$1 bin=$2 work=$3 make_video=$4
@@ -74,6 +75,9 @@ if : | "$app" --audio - --pipeline "$work/batch_only.yaml" "${class_args[@]}" >/
   fail "a batch-only pipeline was accepted for streaming"
 fi
 grep -q "needs the whole input" "$work/err.txt" || fail "unclear error for a batch-only pipeline: $(cat "$work/err.txt")"
+# A video that does not exist: exit 1, named.
+if "$app" --video "$work/missing.avi" >/dev/null 2>"$work/err.txt"; then fail "a missing video was accepted"; fi
+grep -q "missing.avi: cannot open" "$work/err.txt" || fail "unclear error for a missing video: $(tail -n1 "$work/err.txt")"
 
 # --- video: sample photos, 3 frames each (cropped to 3:2, resized to
 # 480x320, MJPG); the classes are every image in samples/images.
