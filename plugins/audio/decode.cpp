@@ -127,8 +127,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   sdk::Spec start(const sdk::Spec& in) override {
     fp_stream_info info{};
     sdk::Spec out = configure(in, info);
+    if (in.rank() == 0) return out;  // file mode: open_file() follows
     file_mode_ = false;
-    pending_.clear();
     in_rate_ = in.attr("sample_rate");
     check(std::isfinite(in_rate_), nullptr, "raw samples need a sample_rate attribute");
     in_channels_ = in.rank() == 2 ? in.dim(0) : 1;
@@ -356,7 +356,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   double in_rate_ = 0;
   int64_t in_channels_ = 1;
   std::unique_ptr<Resampler> resampler_;
-  std::vector<float> data_, mix_, pending_;
+  std::vector<float> data_, mix_;
   std::vector<float> mono_buf_;  // mono file samples, reused from file to file
   float* emit_ = nullptr;  // what flush() emits in file mode
   int64_t out_channels_ = 1;
