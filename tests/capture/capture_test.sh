@@ -25,41 +25,55 @@ fp="$work/prefix/bin/featpipe"
 ldd "$app" | grep -q "$work/prefix/lib/libfeatpipe" || fail "capture does not use the installed libfeatpipe: $(ldd "$app" | grep featpipe)"
 
 # --- audio through a pipe
-pipeline="$src/samples/capture/logmel.yaml"
-[ -f "$src/pipelines/speech-logmel.yaml" ] && pipeline="$src/pipelines/speech-logmel.yaml"
 audio="$src/samples/audio"
-classes=(front_center_16k rear_right_16k speech_espeak_16k)
-class_args=() files=()
-for c in "${classes[@]}"; do class_args+=(--class "$audio/$c.wav") files+=("$audio/$c.wav"); done
-"$fp" run "$pipeline" "${files[@]}" -o "$work/batch" -q
+# check_audio PIPELINE NAME RATE CHUNK CLASS_FILE...: pipes samples/audio/NAME.wav
+# as raw s16le at RATE through the app in CHUNK-sample pushes; the frames
+# must match `featpipe run` in number, the whole input must be nearest to
+# its own recording (cosine ~1: its prototype is its batch features), and
+# the per-block lines must hold 10 frames each, 0.1 s apart.
+check_audio() {
+  local pipeline=$1 c=$2 rate=$3 chunk=$4; shift 4
+  local class_args=() out="$work/$c.$(basename "$pipeline" .yaml).$chunk.txt"
+  for f in "$@"; do class_args+=(--class "$f"); done
+  local batch="$work/batch/$(basename "$pipeline" .yaml)"
+  [ -f "$batch/$c.wav.npy" ] || "$fp" run "$pipeline" "$audio/$c.wav" -o "$batch" -q >/dev/null
+  sox "$audio/$c.wav" -t raw -e signed -b 16 -c 1 - |
+    "$app" --audio - --rate "$rate" --chunk "$chunk" --every 10 --pipeline "$pipeline" "${class_args[@]}" >"$out"
+  local want summary frames nearest cosine
+  want=$(/usr/bin/python3 -c "import numpy, sys; print(numpy.load(sys.argv[1]).shape[0])" "$batch/$c.wav.npy")
+  summary=$(grep '^summary ' "$out") || fail "$c: no summary line"
+  frames=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$summary")
+  nearest=$(sed -n 's/.*nearest=\([^ ]*\).*/\1/p' <<<"$summary")
+  cosine=$(sed -n 's/.*cos=\([0-9.]*\).*/\1/p' <<<"$summary")
+  [ "$frames" = "$want" ] || fail "$c ($pipeline, chunk $chunk): $frames frames streamed, featpipe run gives $want"
+  [ "$nearest" = "$c" ] || fail "$c ($pipeline, chunk $chunk): nearest class $nearest"
+  awk -v x="$cosine" 'BEGIN { exit !(x >= 0.99999) }' || fail "$c ($pipeline, chunk $chunk): cosine to its own prototype $cosine"
+  awk -v want="$want" '
+    /^t=/ { split($2, f, "="); split($1, t, "="); n += f[2]; lines++
+            if (sprintf("%.3f", (lines - 1) * 0.1) != t[2]) { print "bad time " $0; exit 1 }
+            if (f[2] != 10 && n != want) { print "short block before the end: " $0; exit 1 } }
+    END { if (n != want || lines != int((want + 9) / 10)) { print "lines add up to " n " frames in " lines " lines"; exit 1 } }' "$out" ||
+    fail "$c ($pipeline, chunk $chunk): per-block lines wrong"
+  last_out=$out
+}
 
+classes=(front_center_16k rear_right_16k speech_espeak_16k)
+files=()
+for c in "${classes[@]}"; do files+=("$audio/$c.wav"); done
+pipeline="$src/pipelines/speech-logmel.yaml"
 for c in "${classes[@]}"; do
-  for chunk in 160 1000; do
-    out="$work/$c.$chunk.txt"
-    sox "$audio/$c.wav" -t raw -e signed -b 16 -c 1 -r 16000 - |
-      "$app" --audio - --rate 16000 --chunk "$chunk" --every 10 --pipeline "$pipeline" "${class_args[@]}" >"$out"
-    want=$(/usr/bin/python3 -c "import numpy, sys; print(numpy.load(sys.argv[1]).shape[0])" "$work/batch/$c.wav.npy")
-    summary=$(grep '^summary ' "$out") || fail "$c: no summary line"
-    frames=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$summary")
-    nearest=$(sed -n 's/.*nearest=\([^ ]*\).*/\1/p' <<<"$summary")
-    cosine=$(sed -n 's/.*cos=\([0-9.]*\).*/\1/p' <<<"$summary")
-    [ "$frames" = "$want" ] || fail "$c (chunk $chunk): $frames frames streamed, featpipe run gives $want"
-    [ "$nearest" = "$c" ] || fail "$c (chunk $chunk): nearest class $nearest"
-    awk -v x="$cosine" 'BEGIN { exit !(x >= 0.99999) }' || fail "$c (chunk $chunk): cosine to its own prototype $cosine"
-    # The per-block lines: blocks of 10 frames adding up to the total, times 0.1 s apart.
-    awk -v want="$want" '
-      /^t=/ { split($2, f, "="); split($1, t, "="); n += f[2]; lines++
-              if (t[2] + 0 != (lines - 1) * 0.1 && sprintf("%.3f", (lines - 1) * 0.1) != t[2]) { print "bad time " $0; exit 1 }
-              if (f[2] != 10 && n != want) { print "short block before the end: " $0; exit 1 } }
-      END { if (n != want || lines != int((want + 9) / 10)) { print "lines add up to " n " frames in " lines " lines"; exit 1 } }' "$out" ||
-      fail "$c (chunk $chunk): per-block lines wrong"
-  done
+  check_audio "$pipeline" "$c" 16000 160 "${files[@]}"
+  a=$last_out
+  check_audio "$pipeline" "$c" 16000 1000 "${files[@]}"
   # Same features whatever the push size (the input level column aside: it
   # covers the samples pushed between lines).
-  cmp -s <(grep -v '^#' "$work/$c.160.txt" | sed 's/ level=[^ ]*//') <(grep -v '^#' "$work/$c.1000.txt" | sed 's/ level=[^ ]*//') ||
+  cmp -s <(grep -v '^#' "$a" | sed 's/ level=[^ ]*//') <(grep -v '^#' "$last_out" | sed 's/ level=[^ ]*//') ||
     fail "$c: output depends on the push size"
 done
-echo "audio: ${#classes[@]} recordings piped, frame counts equal featpipe run, each nearest to itself"
+# The sample's own pipeline file, and 8 kHz capture resampled in the stream.
+check_audio "$src/samples/capture/logmel.yaml" front_center_16k 16000 160 "${files[@]}"
+check_audio "$pipeline" speech_8k 8000 80 "${files[@]}" "$audio/speech_8k.wav"
+echo "audio: recordings piped, frame counts equal featpipe run, each nearest to itself"
 
 # A pipeline needing the whole input is refused before any audio is read.
 cat >"$work/batch_only.yaml" <<'YAML'
@@ -71,7 +85,7 @@ stages:
   - use: audio.db
     with: {top_db: 80}
 YAML
-if : | "$app" --audio - --pipeline "$work/batch_only.yaml" "${class_args[@]}" >/dev/null 2>"$work/err.txt"; then
+if : | "$app" --audio - --pipeline "$work/batch_only.yaml" --class "$audio/front_center_16k.wav" >/dev/null 2>"$work/err.txt"; then
   fail "a batch-only pipeline was accepted for streaming"
 fi
 grep -q "needs the whole input" "$work/err.txt" || fail "unclear error for a batch-only pipeline: $(cat "$work/err.txt")"
