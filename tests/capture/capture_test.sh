@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs featpipe into a fresh prefix, builds samples/capture against it
 # with find_package(featpipe), and runs it:
-#  - audio: raw PCM of each 16 kHz sample recording piped through sox into
-#    `capture --audio -`; the frame count must equal `featpipe run`'s for the
-#    same file, and the nearest class of the whole recording must be the
+#  - audio: raw PCM of sample recordings piped through sox into
+#    `capture --audio -` (16 kHz in 160- and 1000-sample pushes, and 8 kHz
+#    resampled in the stream; speech-logmel.yaml and the sample's own
+#    logmel.yaml); the frame count must equal `featpipe run`'s for the same
+#    file, and the nearest class of the whole recording must be the
 #    recording itself with cosine 1 (its prototype is its batch features);
 #  - video: an MJPG .avi made from sample photos; each frame's nearest
 #    class must be the photo it shows;
