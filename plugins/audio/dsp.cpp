@@ -193,7 +193,6 @@ int64_t Framer::finish() {
 // ------------------------------------------------------------------ bands
 
 void Bands::assign(const std::vector<double>& dense, int64_t n_out, int64_t n_in) {
-  check(n_in >= 4, nullptr, "a filterbank needs at least 4 input bins, got ", n_in);
   n_in_ = n_in;
   start_.assign(static_cast<size_t>(n_out), 0);
   len_.assign(static_cast<size_t>(n_out), 0);
@@ -203,14 +202,9 @@ void Bands::assign(const std::vector<double>& dense, int64_t n_out, int64_t n_in
     int64_t lo = 0, hi = n_in;
     while (lo < n_in && row[lo] == 0.0) ++lo;
     while (hi > lo && row[hi - 1] == 0.0) --hi;
-    if (lo == hi) lo = hi = 0;  // an empty band
-    // Pad to a multiple of 4 bins, moving the start left where the end
-    // would pass the last bin; the padding weights are zero.
-    const int64_t len = (hi - lo + 3) / 4 * 4;
-    const int64_t start = std::min(lo, n_in - len);
-    start_[static_cast<size_t>(k)] = static_cast<int32_t>(start);
-    len_[static_cast<size_t>(k)] = static_cast<int32_t>(len);
-    for (int64_t j = start; j < start + len; ++j) w_.push_back(j >= lo && j < hi ? static_cast<float>(row[j]) : 0.0f);
+    start_[static_cast<size_t>(k)] = static_cast<int32_t>(lo < n_in ? lo : 0);
+    len_[static_cast<size_t>(k)] = static_cast<int32_t>(hi - lo);
+    for (int64_t j = lo; j < hi; ++j) w_.push_back(static_cast<float>(row[j]));
   }
 }
 
