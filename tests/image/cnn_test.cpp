@@ -158,6 +158,24 @@ TEST(ImagePipelines, EmbeddingIsUnitLength) {
   EXPECT_GE(n, 8);
 }
 
+TEST(ImagePipelines, EmbeddingSameWithTwoWorkers) {
+  // One model instance per worker: -j 2 gives the same bits as -j 1.
+  TempDir tmp;
+  const std::string pipe = (source_dir() / "pipelines/image-embedding.yaml").string();
+  const std::string in = (source_dir() / "samples/images").string();
+  ASSERT_EQ(run_cli({"run", pipe, in, "-o", (tmp / "j1").string(), "-j", "1"}).exit_code, 0);
+  CmdResult r = run_cli({"run", pipe, in, "-o", (tmp / "j2").string(), "-j", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(tmp / "j1")) {
+    if (e.path().extension() != ".npy") continue;
+    EXPECT_EQ(npy::read(e.path().string()).data, npy::read((tmp / "j2" / e.path().filename()).string()).data)
+        << e.path().filename();
+    ++n;
+  }
+  EXPECT_GE(n, 8);
+}
+
 TEST(ImagePipelines, FeatureMapIsUnitAcrossChannels) {
   TempDir tmp;
   CmdResult r = run_cli({"run", (source_dir() / "pipelines/image-featuremap.yaml").string(),
