@@ -121,6 +121,14 @@ TEST(CnnFeatures, MissingModelIsAnError) {
   EXPECT_NE(r.err.find("cannot load ONNX model"), std::string::npos) << r.err;
 }
 
+TEST(CnnFeatures, NotAModelIsAnError) {
+  Yaml y(kDigitsPre + features_step((source_dir() / "samples/images/chelsea.jpg").string(), 32, 32, "-"));
+  CmdResult r = run_cli({"validate", y.path.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot load ONNX model"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chelsea.jpg"), std::string::npos) << r.err;
+}
+
 TEST(CnnFeatures, DigitsModelClassifiesSampleDigits) {
   auto pipe = Pipeline::parse("featpipe: 1\nname: digits\nstages:\n" + kDigitsPre + features_step(digits_model(), 32, 32, "-"),
                               "digits.yaml", source_dir().string());
