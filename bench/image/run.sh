@@ -14,7 +14,8 @@ py=/usr/bin/python3
 [ -f "$data/resnet18.onnx" ] || $py bench/image/make_bench_data.py 100
 if [ ! -d "$data/openblas" ]; then
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download libopenblas0-pthread >/dev/null)
+  (cd "$tmp" && apt-get download libopenblas0-pthread >/dev/null 2>&1) ||
+    { apt-get update -q >/dev/null && (cd "$tmp" && apt-get download libopenblas0-pthread >/dev/null 2>&1); }
   dpkg-deb -x "$tmp"/libopenblas0-pthread_*.deb "$data/openblas"
   rm -rf "$tmp"
 fi
