@@ -16,6 +16,8 @@
    - torchaudio + OpenBLAS (torch_logmel.py: torchaudio.load + MelSpectrogram
      + log + np.save, torch.set_num_threads(1), its loop timed), and with
      Debian's reference BLAS;
+   - featpipe in process (bench_audio_inproc: Pipeline::load once, then
+     Session::run_file per file, the loop timed, no .npy writing);
    - the bare FFTW loop (bench_audio_fftw: framing + window + r2c + power on
      samples in memory), the bound;
 4. prints the table for bench/audio/README.md (seconds per 30 min of audio,
@@ -69,6 +71,7 @@ def main():
     ensure_inputs()
     cli = os.path.join(args.build, "bin", "featpipe")
     bare = os.path.join(args.build, "bin", "bench_audio_fftw")
+    inproc = os.path.join(args.build, "bin", "bench_audio_inproc")
     # A fresh output folder per run, all removed at the end: deleting 180
     # files just before creating 180 more makes ext4's inode allocator scan
     # for recently deleted inodes, a cost of the benchmark, not of featpipe.
@@ -89,10 +92,15 @@ def main():
             shutil.rmtree(out, ignore_errors=True)
             wall, cpu, _ = timed([cli, "run", yaml, CORPUS, "-o", out, "-j", "1", "-q"])
             keep(name, wall, cpu)
+        _, _, text = timed([inproc, os.path.join(HERE, "logmel.yaml"), CORPUS, "1"])
+        loop = float(text.split()[5])
+        keep("featpipe in process (API loop, no .npy writing)", loop, loop)
         for name, env in [("torchaudio + OpenBLAS", env_blas), ("torchaudio + reference BLAS", env1)]:
             _, _, text = timed([PY, os.path.join(HERE, "torch_logmel.py"), CORPUS, "--repeat", "1"], env)
             f = text.split()
             keep(name, float(f[1]), float(f[5]))
+            if env is env_blas:
+                keep("torchaudio + OpenBLAS, features only (no load, no np.save)", float(f[3]), float(f[3]))
         _, _, text = timed([bare, CORPUS, "1"])
         fields = dict(zip(text.split()[::2], text.split()[1::2]))
         keep("bare FFTW loop (bound)", float(fields["loop_estimate_s"]), float(fields["loop_estimate_s"]))
