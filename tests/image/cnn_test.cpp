@@ -166,6 +166,37 @@ TEST(ImagePipelines, EmbeddingIsUnitLength) {
   EXPECT_GE(n, 8);
 }
 
+// End to end against make_embedding_golden.py: torchvision preprocessing
+// (float path), the CNN in float64, GeM, L2.
+void check_embeddings(const fs::path& ref_dir) {
+  TempDir tmp;
+  CmdResult r = run_cli({"run", (source_dir() / "pipelines/image-embedding.yaml").string(),
+                         (source_dir() / "samples/images").string(), "-o", tmp.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  npy::Array ref = npy::read((ref_dir / "embedding_ref.npy").string());
+  auto files = read_table(ref_dir / "embedding_files.txt");
+  ASSERT_EQ(ref.shape, (std::vector<int64_t>{static_cast<int64_t>(files.size()), 64}));
+  ASSERT_GE(files.size(), 5u);
+  for (size_t k = 0; k < files.size(); ++k) {
+    npy::Array a = npy::read((tmp / (files[k][0] + ".npy")).string());
+    std::vector<float> want(ref.data.begin() + 64 * k, ref.data.begin() + 64 * (k + 1));
+    const double d = max_abs_diff(a.data, want);
+    std::printf("  %-16s max|diff| %.2e\n", files[k][0].c_str(), d);
+    EXPECT_LE(d, 1e-5) << files[k][0];
+  }
+}
+
+TEST(ImagePipelines, EmbeddingMatchesTorchGolden) { check_embeddings(image_data()); }
+
+TEST(ImagePipelines, EmbeddingMatchesTorchLive) {
+  if (!python_has("numpy torch torchvision onnx PIL")) GTEST_SKIP() << "torch/torchvision/onnx not importable";
+  TempDir tmp;
+  auto r = run_shell(quote(python()) + " " + quote((source_dir() / "tests/image/make_embedding_golden.py").string()) +
+                     " " + quote(tmp.path().string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  check_embeddings(tmp.path());
+}
+
 TEST(ImagePipelines, EmbeddingSameWithTwoWorkers) {
   // One model instance per worker: -j 2 gives the same bits as -j 1.
   TempDir tmp;
