@@ -141,6 +141,31 @@ TEST(AudioStream, GainInvariantAfterPerFrameL2) {
   }
 }
 
+// pipelines/speech-logmel.yaml puts the L2 on the mel power before the log,
+// so its output does not depend on the recording level (its comment).
+TEST(AudioStream, SpeechLogmelPipelineIsGainInvariant) {
+  const Tensor x = run_file_steps("  - use: audio.decode\n", source_dir() / "samples" / "audio" / "speech_espeak_16k.wav");
+  sdk::Spec spec;
+  spec.append("time", -1);
+  spec.set_stream_axis(0);
+  spec.set_attr("sample_rate", 16000.0);
+  LoadOptions opts;
+  opts.input = spec;
+  auto pipe = Pipeline::load((source_dir() / "pipelines" / "speech-logmel.yaml").string(), opts);
+  auto run = [&](float g) {
+    Tensor in = tensor(x.shape, {"time"}, x.data, {{"sample_rate", 16000.0}});
+    for (float& v : in.data) v *= g;
+    return pipe->session()->run(in);
+  };
+  const Tensor ref = run(1.0f);
+  ASSERT_EQ(ref.shape[1], 80);
+  for (float g : {1e-3f, 0.05f, 20.0f, 1e3f}) {
+    const Tensor got = run(g);
+    ASSERT_EQ(got.shape, ref.shape);
+    EXPECT_LE(max_abs_diff(got.data, ref.data), 1e-4) << "gain " << g;  // log units
+  }
+}
+
 std::string error_of(const std::string& steps, const Tensor& in) {
   try {
     run_tensor_steps(steps, in, "time");
