@@ -69,6 +69,50 @@ TEST(AudioStream, StftChunkInvariant) {
                          spec_of({{"channel", 2}, {"time", -1}}, 1), 1, 1);
 }
 
+// Random lengths and random chunk sizes, every framing mode (torch center
+// reflect/constant, no center, Kaldi snip true/false, hop longer than the
+// frame): the frames equal one push's, or both fail alike.
+TEST(AudioStream, FramingFuzz) {
+  const std::vector<Case> cases = {
+      {"audio.stft", {{"n_fft", "64"}, {"hop_length", "16"}}},
+      {"audio.stft", {{"n_fft", "64"}, {"hop_length", "16"}, {"pad_mode", "constant"}}},
+      {"audio.stft", {{"n_fft", "63"}, {"hop_length", "100"}}},
+      {"audio.stft", {{"n_fft", "64"}, {"hop_length", "7"}, {"center", "false"}}},
+      {"audio.fbank", {{"num_mel_bins", "10"}, {"frame_length", "4"}, {"frame_shift", "1"}}},
+      {"audio.fbank", {{"num_mel_bins", "10"}, {"frame_length", "4"}, {"frame_shift", "1"}, {"snip_edges", "false"}}},
+      {"audio.fbank", {{"num_mel_bins", "10"}, {"frame_length", "4"}, {"frame_shift", "5"}, {"snip_edges", "false"}}},
+  };
+  std::mt19937 rng(42);
+  const sdk::Spec spec = spec_of({{"time", -1}}, 0);
+  for (const Case& c : cases) {
+    for (int trial = 0; trial < 30; ++trial) {
+      const int64_t n = std::uniform_int_distribution<int64_t>(1, 400)(rng);
+      const npy::Array x = noise({n}, static_cast<unsigned>(trial));
+      SCOPED_TRACE(c.stage + " n=" + std::to_string(n));
+      std::string err_one, err_chunked;
+      npy::Array one, chunked;
+      try {
+        AbiStage st(c.stage, c.params);
+        st.start(spec);
+        one = st.run(x, 0, 0, 0);
+      } catch (const std::exception& e) {
+        err_one = e.what();
+      }
+      const int64_t chunk = std::uniform_int_distribution<int64_t>(1, 50)(rng);
+      try {
+        AbiStage st(c.stage, c.params);
+        st.start(spec);
+        chunked = st.run(x, 0, chunk, 0);
+      } catch (const std::exception& e) {
+        err_chunked = e.what();
+      }
+      EXPECT_EQ(err_one, err_chunked);
+      EXPECT_EQ(one.shape, chunked.shape);
+      EXPECT_EQ(one.data, chunked.data);
+    }
+  }
+}
+
 TEST(AudioStream, FbankChunkInvariant) {
   const npy::Array x = noise({6000}, 3);
   const sdk::Spec spec = spec_of({{"time", -1}}, 0);
