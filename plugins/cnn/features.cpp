@@ -85,13 +85,13 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
     check_size(in.dim(1), in.dim(2));
     const int c = static_cast<int>(in.dim(0));
     if (c != channels_) {
-      channels_ = c;
       // One pass on zeros: checks the model runs at this size and gives the
       // output shape (and every layer's, for describe()).
       cv::Mat zeros(std::vector<int>{1, c, h_, w_}, CV_32F, cv::Scalar(0));
       cv::Mat out = forward(zeros);
       out_shape_.assign(out.size.p, out.size.p + out.dims);
       layer_shapes_.clear();
+      channels_ = c;
     }
     sdk::check(out_shape_.size() >= 2 && out_shape_[0] == 1, "layer", "layer '", cv_layer_,
                "' has shape ", shape_text(out_shape_, 0), ", expected a batch axis of 1 first");
@@ -155,8 +155,8 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
       net_.setInput(blob);
       return net_.forward(cv_layer_);
     } catch (const cv::Exception& e) {
-      throw Error(sdk::cat("OpenCV DNN failed on ", path_, " at input [", blob.size[1], ", ", h_, ", ", w_, "]: ",
-                           e.err));
+      throw Error(sdk::cat("OpenCV DNN cannot run ", path_, " on an input [", blob.size[1], ", ", h_, ", ", w_,
+                           "] (does the model take ", blob.size[1], " channels at this size?): ", e.err));
     }
   }
 

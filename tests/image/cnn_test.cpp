@@ -106,6 +106,14 @@ TEST(CnnFeatures, WrongInputSizeAtRunFailsThatFile) {
   EXPECT_TRUE(fs::exists(y.tmp / "out/digit_3_0.png.npy"));
 }
 
+TEST(CnnFeatures, WrongChannelCountIsALoadError) {
+  Yaml y("  - use: image.decode\n    with: {color: gray}\n  - use: image.resize\n    with: {size: [32, 32]}\n" +
+         features_step(digits_model(), 32, 32, "-"));
+  CmdResult r = run_cli({"validate", y.path.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("1 channels"), std::string::npos) << r.err;
+}
+
 TEST(CnnFeatures, UnknownLayerListsNames) {
   Yaml y(kDigitsPre + features_step(digits_model(), 32, 32, "conv9"));
   CmdResult r = run_cli({"validate", y.path.string()});
