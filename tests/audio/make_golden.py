@@ -62,7 +62,10 @@ Resampling (resample/): the 8 kHz speech sample and the stereo 48 kHz
 FLAC (mixed to mono) are resampled to 16 kHz by torchaudio (kaiser sinc,
 width 64) and by the sox command line (rate -v); the "resample <name> D" line gives D, the largest
 log-mel difference between the two over mel bands centred below 7 kHz,
-resample/ref_<name>.npy the log-mel from torchaudio's resampling.
+resample/ref_<name>.npy the log-mel from torchaudio's resampling (and, with
+--full, resample/sox_<name>.npy the samples sox made: libsoxr at very high
+quality should agree with them to ~1e-4, a check that featpipe resamples
+with that quality and compensates the filter delay).
 """
 import argparse
 import math
@@ -277,7 +280,7 @@ def low_bands():
     return np.nonzero(centers < 7000.0)[0]
 
 
-def resample_refs():
+def resample_refs(full):
     out = {}
     files = {
         "speech_8k": os.path.join(ROOT, "samples", "audio", "speech_8k.wav"),
@@ -299,6 +302,8 @@ def resample_refs():
         n = min(len(a), len(b)) - 1  # the last frame sees each resampler's end
         out["D_" + name] = np.float64(np.abs(a[:n][:, bands] - b[:n][:, bands]).max())
         out["ref_" + name] = a.astype(np.float32)
+        if full:  # the sox-resampled samples themselves (live test only: too big to commit)
+            out["sox_" + name] = sx.astype(np.float32)
     out["bands"] = bands.astype(np.int64)
     return out
 
@@ -339,7 +344,7 @@ def main():
             stage = lambda key: key.removeprefix("tol_").removeprefix("ref64_max_")
             g = {k: v for k, v in g.items() if stage(k) not in drop}
         save(args.out, name, g, lines)
-    save(args.out, "resample", resample_refs(), lines)
+    save(args.out, "resample", resample_refs(args.full), lines)
     with open(os.path.join(args.out, "tolerances.txt"), "w") as f:
         f.write("# signal stage tolerance max|ref64|  (resample: signal name D 0), from make_golden.py\n")
         f.write("\n".join(lines) + "\n")
