@@ -3,11 +3,13 @@
 //   image_bench decode|preprocess|embed DIR     images/s over DIR/*.jpg
 //   image_bench imread|turbojpeg DIR            cv::imread (BGR) / TurboJPEG (RGB) decode alone, images/s
 //   image_bench cnn MODEL.onnx                  cnn.features batch-1 forward, ms
+//   image_bench layers MODEL.onnx               OpenCV DNN time per layer kind, ms
 //
 // Pipelines come from bench/image/*.yaml; outputs are computed, not saved.
 #include <featpipe/featpipe.hpp>
 
 #include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <turbojpeg.h>
 
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iterator>
 #include <string>
 #include <ctime>
@@ -70,6 +73,41 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   const fs::path here = fs::path(FEATPIPE_BENCH_DIR);
   try {
+    if (mode == "layers") {
+      // Where OpenCV DNN spends a forward pass, by layer kind (getPerfProfile).
+      auto net = cv::dnn::readNetFromONNX(argv[2]);
+      cv::Mat in(std::vector<int>{1, 3, 224, 224}, CV_32F, cv::Scalar(0.1));
+      for (int k = 0; k < 3; ++k) {
+        net.setInput(in);
+        net.forward();
+      }
+      std::vector<double> t, sum;
+      const int n = 10;
+      for (int k = 0; k < n; ++k) {
+        net.setInput(in);
+        net.forward();
+        net.getPerfProfile(t);
+        sum.resize(t.size());
+        for (size_t j = 0; j < t.size(); ++j) sum[j] += t[j];
+      }
+      std::map<std::string, std::pair<int, double>> kinds;
+      double total = 0;
+      for (size_t j = 0; j < sum.size(); ++j) {
+        auto l = net.getLayer(static_cast<int>(j) + 1);
+        std::string kind = l->type;
+        if (kind == "Convolution" && !l->blobs.empty())
+          kind += l->blobs[0].size[1] == 1 ? " depthwise" : l->blobs[0].size[2] == 1 ? " 1x1" : " kxk";
+        const double ms = sum[j] * 1e3 / cv::getTickFrequency() / n;
+        kinds[kind].first++;
+        kinds[kind].second += ms;
+        total += ms;
+      }
+      std::printf("OpenCV DNN %s, per layer kind:", fs::path(argv[2]).stem().c_str());
+      for (auto& [kind, v] : kinds)
+        if (v.second >= 0.05) std::printf(" %s (%d) %.1f ms;", kind.c_str(), v.first, v.second);
+      std::printf(" total %.1f ms\n", total);
+      return 0;
+    }
     if (mode == "cnn") {
       std::string yaml = "featpipe: 1\nname: cnn\nstages:\n  - use: cnn.features\n    with: {model: '" +
                          std::string(argv[2]) + "', input_size: [224, 224]}\n";

@@ -40,6 +40,7 @@ $one $py bench/image/torch_bench.py preprocess "$data/images"
 for net in mobilenet_v2 resnet18; do
   echo "== $net forward, batch 1"
   $one "$bench" cnn "$data/$net.onnx"
+  $one "$bench" layers "$data/$net.onnx"
   LD_LIBRARY_PATH="$oblas" $one $py bench/image/torch_bench.py cnn $net
   $one $py bench/image/torch_bench.py cnn $net | sed 's/^/(reference BLAS) /'
 done
