@@ -92,6 +92,14 @@ const fp_plugin* audio_plugin() {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> audio_stage_examples() {
+  std::vector<std::pair<std::string, std::string>> out;
+  const fp_plugin* p = audio_plugin();
+  if (!p) throw std::runtime_error("cannot load libfeatpipe_audio.so");
+  for (uint32_t k = 0; k < p->stage_count; ++k) out.emplace_back(p->stages[k].name, p->stages[k].example);
+  return out;
+}
+
 AbiStage::AbiStage(const std::string& name, const std::map<std::string, std::string>& params) {
   const fp_plugin* p = audio_plugin();
   if (!p) throw std::runtime_error("cannot load libfeatpipe_audio.so");

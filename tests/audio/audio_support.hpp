@@ -37,6 +37,9 @@ std::map<std::string, Tolerance> read_tolerances(const fs::path& dir);
 // `format` is SF_FORMAT_* (major | subtype); data interleaved.
 void write_audio(const fs::path& p, int format, int rate, int channels, const std::vector<float>& interleaved);
 
+// (stage name, example YAML step) for every stage of the audio plugin.
+std::vector<std::pair<std::string, std::string>> audio_stage_examples();
+
 // One stage instance created through the plugin's C entry point.
 class AbiStage {
  public:

@@ -96,6 +96,32 @@ TEST(AudioCli, StreamEqualsRun) {
   EXPECT_NE(m.err.find("audio.db"), std::string::npos) << m.err;
 }
 
+// Every stage's documented example step runs (after the steps that make its
+// input) on a sample recording.
+TEST(AudioCli, StageExamplesRun) {
+  const std::string decode = "  - use: audio.decode\n", stft = "  - use: audio.stft\n", mel = "  - use: audio.mel\n",
+                    fbank = "  - use: audio.fbank\n";
+  const std::map<std::string, std::string> before = {
+      {"audio.decode", ""},           {"audio.preemphasis", decode},        {"audio.stft", decode},
+      {"audio.fbank", decode},        {"audio.mel", decode + stft},         {"audio.db", decode + stft + mel},
+      {"audio.mfcc", decode + stft + mel + "  - use: audio.db\n"}, {"audio.deltas", decode + fbank},
+      {"norm.cmvn", decode + fbank}};
+  const auto examples = audio_stage_examples();
+  EXPECT_EQ(examples.size(), before.size());
+  for (const auto& [name, example] : examples) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(before.count(name)) << "no input steps for " << name;
+    ASSERT_NE(example.find("- use: " + name), std::string::npos) << example;
+    std::string step;  // indent the example under `stages:`
+    std::istringstream lines(example);
+    for (std::string line; std::getline(lines, line);) step += "  " + line + "\n";
+    Tensor t;
+    ASSERT_NO_THROW(t = run_file_steps(before.at(name) + step, source_dir() / "samples" / "audio" / "front_center_16k.wav"));
+    EXPECT_GT(t.numel(), 0);
+    for (float v : t.data) ASSERT_TRUE(std::isfinite(v));
+  }
+}
+
 // Worker threads share FFTW plans and nothing else: -j 2 writes the same bits.
 TEST(AudioCli, ThreadsGiveTheSameBits) {
   TempDir one, two;
