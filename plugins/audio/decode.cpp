@@ -159,7 +159,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     std::vector<float> block(ch == 1 ? 0 : static_cast<size_t>(65536) * static_cast<size_t>(ch));
     const bool pcm16 = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 &&
                        ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV || (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
-    std::vector<short> shorts(pcm16 && ch == 1 ? 65536 : 0);
+    if (pcm16 && ch == 1) shorts_.resize(65536);  // kept across files
     // Plain little-endian 16-bit WAV: the raw bytes are the samples
     // (libsndfile's own short read copies them through a slower loop).
     const bool raw16 = pcm16 && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV &&
@@ -173,8 +173,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
         float* dst = mono_buf_.data() + total;
         sf_count_t got;
         if (pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
-          got = raw16 ? sf_read_raw(f.get(), shorts.data(), 65536 * 2) / 2 : sf_readf_short(f.get(), shorts.data(), 65536);
-          for (sf_count_t k = 0; k < got; ++k) dst[k] = static_cast<float>(shorts[static_cast<size_t>(k)]) * (1.0f / 32768.0f);
+          got = raw16 ? sf_read_raw(f.get(), shorts_.data(), 65536 * 2) / 2 : sf_readf_short(f.get(), shorts_.data(), 65536);
+          for (sf_count_t k = 0; k < got; ++k) dst[k] = static_cast<float>(shorts_[static_cast<size_t>(k)]) * (1.0f / 32768.0f);
         } else {
           got = sf_readf_float(f.get(), dst, 65536);
           check_block(dst, got, 1, total, name);
@@ -358,6 +358,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   std::unique_ptr<Resampler> resampler_;
   std::vector<float> data_, mix_;
   std::vector<float> mono_buf_;  // mono file samples, reused from file to file
+  std::vector<short> shorts_;    // 16-bit read block, likewise
   float* emit_ = nullptr;  // what flush() emits in file mode
   int64_t out_channels_ = 1;
   int64_t length_ = 0;
