@@ -50,9 +50,6 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
     npy::Array a;
     try {
       a = npy::read(path);
-    } catch (const std::logic_error&) {
-      // npy::read's std::stoll on a shape entry that is not a number.
-      throw sdk::Error("cannot read .npy: malformed header (shape is not a tuple of integers)");
     } catch (const std::bad_alloc&) {
       throw sdk::Error("cannot read .npy: the header's shape is too large to load");
     } catch (const std::exception& e) {

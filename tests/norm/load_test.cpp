@@ -152,7 +152,7 @@ TEST(TensorLoad, BadFilesFailAloneAndAreNamed) {
   };
   for (const Bad& b : {Bad{"empty.npy", "too short"}, Bad{"truncated.npy", "truncated"},
                        Bad{"corrupt.npy", "not a .npy file"}, Bad{"badheader.npy", "npy header"},
-                       Bad{"noshape.npy", "malformed header"}, Bad{"nothing.npy", "empty"},
+                       Bad{"noshape.npy", "malformed .npy shape (x, 3)"}, Bad{"nothing.npy", "empty"},
                        Bad{"halfprec.npy", "unsupported dtype '<f2'"}}) {
     SCOPED_TRACE(b.file);
     EXPECT_FALSE(fs::exists(out / (std::string(b.file) + ".npy")));
