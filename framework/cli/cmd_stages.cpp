@@ -58,4 +58,14 @@ Action add_stages(CLI::App& app) {
   };
 }
 
+Action add_index_plugins(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("index-plugins", "write a plugin folder's index (which plugin provides which stage)");
+  c->add_option("folder", *dir, "a folder of plugins")->required()->check(CLI::ExistingDirectory);
+  return [dir] {
+    write_plugin_index(*dir);
+    return 0;
+  };
+}
+
 }  // namespace featpipe::cli

@@ -19,6 +19,7 @@ Action add_validate(CLI::App& app);
 Action add_stages(CLI::App& app);
 Action add_plot(CLI::App& app);
 Action add_stream(CLI::App& app);
+Action add_index_plugins(CLI::App& app);
 
 // Progress display for run: a bar on a terminal, a line every few seconds
 // otherwise, and the summary at the end.

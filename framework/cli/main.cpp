@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       {"stages", featpipe::cli::add_stages(app)},
       {"stream", featpipe::cli::add_stream(app)},
       {"plot", featpipe::cli::add_plot(app)},
+      {"index-plugins", featpipe::cli::add_index_plugins(app)},
   };
 
   try {

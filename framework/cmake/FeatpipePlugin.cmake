@@ -14,5 +14,6 @@ function(featpipe_add_plugin target)
     set_target_properties(${target} PROPERTIES
       LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/${FEATPIPE_PLUGIN_SUBDIR})
     install(TARGETS ${target} LIBRARY DESTINATION ${FEATPIPE_PLUGIN_SUBDIR})
+    set_property(GLOBAL APPEND PROPERTY FEATPIPE_PLUGIN_TARGETS ${target})
   endif()
 endfunction()

@@ -32,7 +32,10 @@ std::string scalar(const YAML::Node& n, const std::string& file, const std::stri
 void load_plugins(Pipeline::Impl& p, const YAML::Node& root, const LoadOptions& opts) {
   std::vector<std::pair<std::string, YAML::Mark>> files;
   if (opts.builtin_plugins)
-    for (const auto& f : default_plugin_files()) files.emplace_back(f, YAML::Mark::null_mark());
+    for (const auto& f : default_plugins()) {
+      if (f.indexed) p.stages.add_indexed(f.path, f.stages);  // loaded when a step uses it
+      else files.emplace_back(f.path, YAML::Mark::null_mark());
+    }
   if (YAML::Node list = root["plugins"]) {
     if (!list.IsSequence() && !list.IsNull()) fail(p.file, list.Mark(), "'plugins' must be a list of plugin files");
     for (const auto& item : list) {
@@ -138,7 +141,11 @@ void load_pipeline(Pipeline::Impl& p, const std::string& text, const LoadOptions
     s.mark = use.Mark();
     if (YAML::Node id = node["id"]) s.id = scalar(id, p.file, "'id'");
     s.context = "step " + std::to_string(index) + " '" + s.use + "'" + (s.id.empty() ? "" : " (" + s.id + ")");
-    s.stage = p.stages.find(s.use);
+    try {
+      s.stage = p.stages.find(s.use);
+    } catch (const Error& e) {
+      fail(p.file, use.Mark(), s.context + ": " + e.what());
+    }
     if (!s.stage) {
       auto near = util::closest(s.use, p.stages.names());
       std::string hint = near.empty() ? "; `featpipe stages` lists the stages" : "; did you mean " + util::join(near, " or ") + "?";

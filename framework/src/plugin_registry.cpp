@@ -10,7 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <fstream>
 #include <mutex>
+
+#include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
 
@@ -66,6 +69,16 @@ std::string builtin_plugin_dir() {
   return {};
 }
 
+namespace {
+std::vector<std::string> plugin_folders() {
+  std::vector<std::string> dirs{builtin_plugin_dir()};
+  if (const char* env = std::getenv("FEATPIPE_PLUGIN_PATH"))
+    for (const auto& dir : util::split(env, ':'))
+      if (!dir.empty()) dirs.push_back(dir);
+  return dirs;
+}
+}  // namespace
+
 static void add_folder(const fs::path& dir, std::vector<std::string>& out) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return;
@@ -78,28 +91,93 @@ static void add_folder(const fs::path& dir, std::vector<std::string>& out) {
 
 std::vector<std::string> default_plugin_files() {
   std::vector<std::string> files;
-  add_folder(builtin_plugin_dir(), files);
-  if (const char* env = std::getenv("FEATPIPE_PLUGIN_PATH"))
-    for (const auto& dir : util::split(env, ':'))
-      if (!dir.empty()) add_folder(dir, files);
+  for (const auto& dir : plugin_folders()) add_folder(dir, files);
   return files;
+}
+
+std::vector<PluginFile> default_plugins() {
+  std::vector<PluginFile> out;
+  for (const auto& dir : plugin_folders()) {
+    std::vector<std::string> files;
+    add_folder(dir, files);
+    nlohmann::json index;
+    std::error_code ec;
+    if (fs::is_regular_file(fs::path(dir) / kPluginIndexName, ec)) {
+      index = nlohmann::json::parse(util::read_file((fs::path(dir) / kPluginIndexName).string()), nullptr, false);
+      if (index.is_discarded() || index.value("abi", 0u) != FP_ABI_VERSION || !index.contains("plugins")) index = {};
+    }
+    for (const auto& f : files) {
+      PluginFile pf;
+      pf.path = fs::canonical(f, ec).string();
+      const std::string name = fs::path(f).filename().string();
+      if (index.is_object() && index["plugins"].contains(name) && index["plugins"][name].is_array()) {
+        pf.indexed = true;
+        for (const auto& st : index["plugins"][name]) pf.stages.push_back(st.get<std::string>());
+      }
+      out.push_back(std::move(pf));
+    }
+  }
+  return out;
+}
+
+void write_plugin_index(const std::string& dir) {
+  std::vector<std::string> files;
+  add_folder(dir, files);
+  nlohmann::json index = {{"abi", FP_ABI_VERSION}, {"plugins", nlohmann::json::object()}};
+  StageSet all;  // duplicates are an error here too
+  for (const auto& f : files) {
+    const LoadedPlugin& p = open_plugin(f);
+    all.add(p);
+    auto names = nlohmann::json::array();
+    for (uint32_t k = 0; k < p.plugin->stage_count; ++k) names.push_back(p.plugin->stages[k].name);
+    index["plugins"][fs::path(f).filename().string()] = names;
+  }
+  const fs::path tmp = fs::path(dir) / (std::string(kPluginIndexName) + ".tmp");
+  {
+    std::ofstream os(tmp);
+    os << index.dump(2) << "\n";
+    if (!os) throw Error(tmp.string() + ": cannot write");
+  }
+  fs::rename(tmp, fs::path(dir) / kPluginIndexName);
 }
 
 void StageSet::add(const LoadedPlugin& p) {
   if (std::find(plugins_.begin(), plugins_.end(), &p) != plugins_.end()) return;
+  size_t from_index = 0;
   for (uint32_t k = 0; k < p.plugin->stage_count; ++k) {
     const fp_stage_desc* d = &p.plugin->stages[k];
-    auto [it, fresh] = stages_.emplace(d->name, StageEntry{d, &p});
-    if (!fresh)
-      throw Error("stage '" + std::string(d->name) + "' is provided by two plugins: " + it->second.plugin->file +
-                  " and " + p.file);
+    auto [it, fresh] = stages_.emplace(d->name, StageEntry{d, &p, p.file});
+    if (!fresh && it->second.file == p.file && !it->second.desc) {  // indexed before: now loaded
+      it->second.desc = d;
+      it->second.plugin = &p;
+      ++from_index;
+    } else if (!fresh) {
+      throw Error("stage '" + std::string(d->name) + "' is provided by two plugins: " + it->second.file + " and " + p.file);
+    }
   }
+  for (const auto& [name, e] : stages_)
+    if (e.file == p.file && !e.desc)
+      throw Error("plugin " + p.file + ": its folder's " + kPluginIndexName + " lists stage '" + name +
+                  "', which the plugin does not provide: the index is out of date (rebuild or reinstall featpipe)");
   plugins_.push_back(&p);
 }
 
-const StageEntry* StageSet::find(const std::string& name) const {
+void StageSet::add_indexed(const std::string& file, const std::vector<std::string>& stages) {
+  for (const auto& name : stages) {
+    auto [it, fresh] = stages_.emplace(name, StageEntry{nullptr, nullptr, file});
+    if (!fresh && it->second.file != file)
+      throw Error("stage '" + name + "' is provided by two plugins: " + it->second.file + " and " + file);
+  }
+}
+
+const StageEntry* StageSet::find(const std::string& name) {
   auto it = stages_.find(name);
-  return it == stages_.end() ? nullptr : &it->second;
+  if (it == stages_.end()) return nullptr;
+  if (!it->second.desc) add(open_plugin(it->second.file));
+  if (!it->second.desc)
+    throw Error("plugin " + it->second.file + " does not provide '" + name + "' as its folder's " + kPluginIndexName +
+                " says: the index is out of date (rebuild or reinstall featpipe)");
+  return &it->second;
 }
 
 std::vector<std::string> StageSet::names() const {

@@ -25,9 +25,21 @@ const LoadedPlugin& open_plugin(const std::string& file);
 std::vector<std::string> default_plugin_files();
 std::string builtin_plugin_dir();
 
+// A folder's index (featpipe-plugins.index, written at build time) names
+// the stages of each plugin in it, so a pipeline loads only the plugins it
+// uses: the image plugins' OpenCV costs an audio run ~60 ms otherwise.
+constexpr const char* kPluginIndexName = "featpipe-plugins.index";
+struct PluginFile {
+  std::string path;
+  bool indexed = false;
+  std::vector<std::string> stages;  // from the index, when indexed
+};
+std::vector<PluginFile> default_plugins();
+
 struct StageEntry {
-  const fp_stage_desc* desc = nullptr;
+  const fp_stage_desc* desc = nullptr;     // null until the plugin is loaded
   const LoadedPlugin* plugin = nullptr;
+  std::string file;                        // the plugin file (canonical)
 };
 
 // The stages one pipeline sees.
@@ -36,7 +48,10 @@ class StageSet {
   // Adds every stage of the plugin; a name already provided by another
   // file is an Error naming both files. The same file twice is a no-op.
   void add(const LoadedPlugin& p);
-  const StageEntry* find(const std::string& name) const;
+  // Adds the stages an index says `file` provides, without loading it.
+  void add_indexed(const std::string& file, const std::vector<std::string>& stages);
+  // Loads an indexed plugin on first use (an Error if the index lied).
+  const StageEntry* find(const std::string& name);
   std::vector<std::string> names() const;
   const std::vector<const LoadedPlugin*>& plugins() const { return plugins_; }
 

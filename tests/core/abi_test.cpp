@@ -71,3 +71,48 @@ TEST(PluginAbi, StagesCommandSuggestsNames) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown stage 'norm.l3'; did you mean norm.l2"), std::string::npos) << r.err;
 }
+
+// A folder's plugin index lets a pipeline load only the plugins it uses;
+// a stale index is an error, not a silent mismatch.
+TEST(PluginIndex, OnlyUsedPluginsLoadAndStaleIndexesAreCaught) {
+  test::TempDir dir;
+  fs::create_directories(dir / "plugins");
+  fs::copy_file(FIXTURE_STAGES, dir / "plugins" / "libfix.so");
+  auto r = test::run_cli({"index-plugins", (dir / "plugins").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string index = test::read_text(dir / "plugins" / "featpipe-plugins.index");
+  EXPECT_NE(index.find("\"libfix.so\""), std::string::npos) << index;
+  EXPECT_NE(index.find("\"test.read\""), std::string::npos) << index;
+
+  // A broken library the index says provides junk.stage: never opened
+  // unless a step uses junk.stage.
+  test::write_text(dir / "plugins" / "libjunk.so", "not an ELF file");
+  std::string patched = index;
+  patched.replace(patched.find("\"plugins\": {") + 12, 0, "\n    \"libjunk.so\": [\"junk.stage\"],");
+  test::write_text(dir / "plugins" / "featpipe-plugins.index", patched);
+  test::write_text(dir / "ok.yaml", "featpipe: 1\nname: t\nstages:\n  - use: test.read\n");
+  test::write_text(dir / "junk.yaml", "featpipe: 1\nname: t\nstages:\n  - use: junk.stage\n");
+  const std::string env = "FEATPIPE_PLUGIN_PATH=" + test::quote((dir / "plugins").string()) + " " + test::quote(FEATPIPE_CLI);
+  r = test::run_shell(env + " validate " + test::quote((dir / "ok.yaml").string()));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_shell(env + " validate " + test::quote((dir / "junk.yaml").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("junk.yaml:4:10: step 1 'junk.stage': plugin "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libjunk.so: cannot load"), std::string::npos) << r.err;
+
+  // The index claims a stage the plugin does not have.
+  patched = index;
+  patched.replace(patched.find("\"test.read\""), 0, "\"test.ghost\", ");
+  test::write_text(dir / "plugins" / "featpipe-plugins.index", patched);
+  fs::remove(dir / "plugins" / "libjunk.so");
+  r = test::run_shell(env + " validate " + test::quote((dir / "ok.yaml").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("lists stage 'test.ghost', which the plugin does not provide: the index is out of date"), std::string::npos) << r.err;
+}
+
+TEST(PluginIndex, BuiltInIndexMatchesThePlugins) {
+  // The build's index names every stage `featpipe stages` finds by loading.
+  const fs::path dir = test::binary_dir() / "lib" / "featpipe" / "plugins";
+  const std::string index = test::read_text(dir / "featpipe-plugins.index");
+  for (const auto& s : available_stages()) EXPECT_NE(index.find("\"" + s.name + "\""), std::string::npos) << s.name;
+}

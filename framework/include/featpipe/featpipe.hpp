@@ -195,6 +195,10 @@ struct StageDoc {
 // The built-in plugins, FEATPIPE_PLUGIN_PATH, then `extra_plugins`; sorted
 // by name. Throws Error for a plugin that does not load or a duplicate name.
 FEATPIPE_API std::vector<StageDoc> available_stages(const std::vector<std::string>& extra_plugins = {});
+// Writes DIR/featpipe-plugins.index: the stages of each plugin in DIR, so
+// that pipelines load only the plugins they use. The build writes it for the
+// built-in plugins; `featpipe index-plugins DIR` for a folder of your own.
+FEATPIPE_API void write_plugin_index(const std::string& dir);
 // Names close to `wanted` (for "did you mean" hints).
 FEATPIPE_API std::vector<std::string> closest_names(const std::string& wanted, const std::vector<std::string>& names);
 
