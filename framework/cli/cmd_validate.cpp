@@ -36,7 +36,11 @@ Action add_validate(CLI::App& app) {
         }
       }
     }
-    if (auto b = pipe->batch_only_step()) {
+    bool time_axis = false;
+    for (const auto& s : pipe->steps()) time_axis |= s.stream.hop > 0;
+    if (!time_axis) {
+      std::cout << "streaming: no time axis: each input (an image, a camera frame) is processed whole\n";
+    } else if (auto b = pipe->batch_only_step()) {
       std::cout << "streaming: no — step " << *b + 1 << " '" << pipe->steps()[*b].use
                 << "' needs the whole input (batch only)\n";
     } else {
