@@ -21,6 +21,8 @@ struct Case {
   const char* steps;   // the step under test
   std::function<std::vector<double>(const Tensor&, std::vector<int64_t>*)> ref;  // float64, here
 };
+// ctest lists the case by name, not as a byte dump.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 Tensor input(const std::string& which) {
   const bool three = which == "x3";
