@@ -187,46 +187,15 @@ class Bands {
   void assign(const std::vector<double>& dense, int64_t n_out, int64_t n_in);
   int64_t outputs() const { return static_cast<int64_t>(start_.size()); }
   int64_t inputs() const { return n_in_; }
-  void apply(const float* x, float* y) const { apply_rows(x, y, 1, 0, 0); }
-  // `rows` inputs (stride in_stride) to `rows` outputs (stride out_stride).
-  // Four rows at a time: four independent sums per weight instead of one
-  // long dependency chain. Each row's sum runs in the same order either
-  // way, so results do not depend on how rows are grouped.
-  void apply_rows(const float* x, float* y, int64_t rows, int64_t in_stride, int64_t out_stride) const {
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const float* x0 = x + r * in_stride;
-      float* y0 = y + r * out_stride;
-      const float* w = w_.data();
-      for (size_t k = 0; k < start_.size(); ++k) {
-        const float* a = x0 + start_[k];
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        for (int32_t j = 0; j < len_[k]; ++j) {
-          s0 += w[j] * a[j];
-          s1 += w[j] * a[in_stride + j];
-          s2 += w[j] * a[2 * in_stride + j];
-          s3 += w[j] * a[3 * in_stride + j];
-        }
-        y0[k] = s0;
-        y0[out_stride + k] = s1;
-        y0[2 * out_stride + k] = s2;
-        y0[3 * out_stride + k] = s3;
-        w += len_[k];
-      }
-    }
-    for (; r < rows; ++r) {
-      const float* w = w_.data();
-      const float* x0 = x + r * in_stride;
-      float* y0 = y + r * out_stride;
-      for (size_t k = 0; k < start_.size(); ++k) {
-        const float* a = x0 + start_[k];
-        float acc = 0.0f;
-        for (int32_t j = 0; j < len_[k]; ++j) acc += w[j] * a[j];
-        y0[k] = acc;
-        w += len_[k];
-      }
-    }
-  }
+  // One row (the scalar path).
+  void apply(const float* x, float* y) const;
+  // `rows` inputs (stride in_stride) to `rows` outputs (stride out_stride),
+  // 16 (AVX-512) or 8 (AVX2) rows per block, transposed so that one SIMD
+  // register accumulates a band for the whole block (bands.cpp). Every row
+  // goes through the same float operations in the same order on every
+  // path (no fused multiply-add), so a row's result does not depend on how
+  // rows are grouped into blocks or pushes, nor on the CPU.
+  void apply_rows(const float* x, float* y, int64_t rows, int64_t in_stride, int64_t out_stride) const;
 
  private:
   int64_t n_in_ = 0;
