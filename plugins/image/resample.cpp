@@ -138,4 +138,27 @@ void resample(const float* src, int64_t planes, int in_h, int in_w, const AxisWe
   horizontal_rows(mid, rows, in_w, wx, dst);
 }
 
+void resample_clamped(const float* src, int64_t planes, int in_h, int in_w, const AxisWeights& wy,
+                      const AxisWeights& wx, float hi, float* dst, float* tmp) {
+  const int out_h = wy.out, out_w = wx.out;
+  auto clamp = [hi](float* p, size_t n) {
+    for (size_t k = 0; k < n; ++k) p[k] = std::min(std::max(p[k], 0.0f), hi);
+  };
+  const int64_t rows = planes * in_h;
+  horizontal_rows(src, rows, in_w, wx, tmp);
+  clamp(tmp, static_cast<size_t>(rows) * out_w);
+  const size_t mid_plane = static_cast<size_t>(in_h) * out_w;
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* s = tmp + p * mid_plane;
+    for (int y = 0; y < out_h; ++y) {
+      float* o = dst + (static_cast<size_t>(p) * out_h + y) * out_w;
+      const int n = wy.count[y];
+      if (n == 0) { std::fill(o, o + out_w, 0.0f); continue; }
+      vertical_row(s + static_cast<size_t>(wy.first[y]) * out_w, static_cast<size_t>(out_w),
+                   wy.w.data() + static_cast<size_t>(y) * wy.ksize, n, out_w, o);
+    }
+  }
+  clamp(dst, static_cast<size_t>(planes) * out_h * out_w);
+}
+
 }  // namespace featpipe::image

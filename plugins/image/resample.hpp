@@ -31,4 +31,10 @@ AxisWeights axis_weights(int in, int out, Interp interp, bool antialias);
 void resample(const float* src, int64_t planes, int in_h, int in_w, const AxisWeights& wy,
               const AxisWeights& wx, float* dst, float* tmp);
 
+// PIL's own order for filters that overshoot (bicubic) on pixel data:
+// horizontal pass first, each pass clamped to [0, hi] (PIL clips to 8 bits
+// after each pass). `tmp`: scratch of planes * in_h * out_w floats.
+void resample_clamped(const float* src, int64_t planes, int in_h, int in_w, const AxisWeights& wy,
+                      const AxisWeights& wx, float hi, float* dst, float* tmp);
+
 }  // namespace featpipe::image

@@ -10,14 +10,20 @@
 // and torchvision's antialias=True do: ≡ torchvision Resize on PIL images (within ~1/255,
 // PIL rounds to 8 bits after each pass) and on float tensors (to float
 // rounding). Without antialias the filter keeps its unit support (plain
-// interpolation, aliasing on large downscales). Values are not clamped:
-// bicubic may overshoot [0, 1] as torchvision's tensor path does.
+// interpolation, aliasing on large downscales). Bicubic overshoots, and
+// there torchvision's two paths part: `match: pil` (default; the reference
+// of spec §7) follows PIL on pixel data (every value in [0, 1], as
+// image.decode gives) — horizontal pass first, each pass clamped to [0, 1];
+// `match: tensor` follows Resize(antialias=True) on float tensors,
+// unclamped. Data outside [0, 1] (normalized) is never clamped. The other
+// filters never overshoot, so both paths agree for them.
 #include "buffer.hpp"
 #include "resample.hpp"
 #include "stages.hpp"
 
 #include <featpipe/sdk.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -38,10 +44,12 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
       Param::Ints("size", nullptr).count(1, 2).range(1, 1 << 20).unit("pixels")
           .doc("shorter side, or [height, width]"),
       Param::Choice("interpolation", "bilinear", "bilinear|area|bicubic|nearest").doc("resampling filter"),
-      Param::Bool("antialias", "true").doc("widen the filter when shrinking (PIL/torchvision antialias)")};
+      Param::Bool("antialias", "true").doc("widen the filter when shrinking (PIL/torchvision antialias)"),
+      Param::Choice("match", "pil", "pil|tensor")
+          .doc("bicubic only: torchvision's PIL path (clamped per pass) or its float tensor path (unclamped)")};
 
   explicit Resize(const sdk::Params& p)
-      : size_(p.numbers("size")), antialias_(p.b("antialias")) {
+      : size_(p.numbers("size")), antialias_(p.b("antialias")), match_pil_(p.s("match") == "pil") {
     std::string i = p.s("interpolation");
     interp_ = i == "bicubic" ? Interp::bicubic : i == "area" ? Interp::area : i == "nearest" ? Interp::nearest
                                                                                          : Interp::bilinear;
@@ -68,8 +76,13 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
     if (wx_.in != in_w || wx_.out != w) wx_ = axis_weights(static_cast<int>(in_w), static_cast<int>(w), interp_, antialias_);
     const int64_t planes = sdk::span_of(in, 0, r - 2);
     float* dst = buf_.ensure(static_cast<size_t>(planes * h * w));
-    float* tmp = h != in_h ? tmp_.ensure(static_cast<size_t>(planes * h * in_w)) : nullptr;
-    resample(in.data, planes, static_cast<int>(in_h), static_cast<int>(in_w), wy_, wx_, dst, tmp);
+    if (interp_ == Interp::bicubic && match_pil_ && is_pixel_data(in.data, planes * in_h * in_w)) {
+      float* tmp = tmp_.ensure(static_cast<size_t>(planes * in_h * w));
+      resample_clamped(in.data, planes, static_cast<int>(in_h), static_cast<int>(in_w), wy_, wx_, 1.0f, dst, tmp);
+    } else {
+      float* tmp = h != in_h ? tmp_.ensure(static_cast<size_t>(planes * h * in_w)) : nullptr;
+      resample(in.data, planes, static_cast<int>(in_h), static_cast<int>(in_w), wy_, wx_, dst, tmp);
+    }
     out = in;
     out.data = buf_.data();
     out.shape[r - 2] = h;
@@ -77,6 +90,12 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
   }
 
  private:
+  static bool is_pixel_data(const float* x, int64_t n) {
+    float lo = 0.0f, hi = 1.0f;
+    for (int64_t k = 0; k < n; ++k) lo = std::min(lo, x[k]), hi = std::max(hi, x[k]);
+    return lo >= 0.0f && hi <= 1.0f;
+  }
+
   // torchvision's _compute_resized_output_size (max_size unset); -1 stays
   // unknown.
   std::pair<int64_t, int64_t> out_size(int64_t h, int64_t w) const {
@@ -90,6 +109,7 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
 
   std::vector<double> size_;
   bool antialias_;
+  bool match_pil_;
   Interp interp_;
   AxisWeights wy_, wx_;
   Buffer buf_, tmp_;

@@ -162,6 +162,11 @@ def goldens(out, full):
     pil_case("rgba_50_48", d("rgba.png"), "rgb", "50", "48")
     pil_case("palette_30_30", d("palette.png"), "rgb", "30", "30")
     pil_case("land_area_50", d("photo_land.jpg"), "rgb", "50", "-", "area")
+    # Bicubic overshoots: PIL clamps each pass to 8 bits (match: pil).
+    pil_case("land_bicubic_64_56", d("photo_land.jpg"), "rgb", "64", "56", "bicubic")
+    pil_case("port_bicubic_40x90", d("photo_port.jpg"), "rgb", "40x90", "-", "bicubic")
+    pil_case("small_bicubic_up_61x73", d("photo_small.png"), "rgb", "61x73", "-", "bicubic")
+    pil_case("gray_bicubic_33", d("gray.png"), "gray", "33", "-", "bicubic")
     pil_case("land_nearest_45", d("photo_land.jpg"), "rgb", "45", "-", "nearest", 1e-6)
     pil_case("small_nearest_up_56", d("photo_small.png"), "rgb", "56", "-", "nearest", 1e-6)
     # Float paths: torchvision on float tensors.
@@ -184,6 +189,7 @@ def goldens(out, full):
         for f in sorted(os.listdir(os.path.join(ROOT, "samples/images"))):
             if f.endswith((".jpg", ".png")) and not f.startswith("digit"):
                 pil_case(f"full_{f.replace('.', '_')}", f"samples/images/{f}", "rgb", "256", "224")
+                pil_case(f"full_bicubic_{f.replace('.', '_')}", f"samples/images/{f}", "rgb", "256", "224", "bicubic")
     with open(os.path.join(out, "cases.txt"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -23,7 +23,7 @@ double check_case(const std::vector<std::string>& c, const fs::path& golden_dir)
   std::string steps = "  - use: image.decode\n    with: {color: " + c[2] + "}\n";
   if (c[3] != "-")
     steps += "  - use: image.resize\n    with: {size: " + size_yaml(c[3]) + ", interpolation: " + c[5] +
-             ", antialias: " + c[6] + "}\n";
+             ", antialias: " + c[6] + ", match: " + (c[8] == "255" ? "pil" : "tensor") + "}\n";
   if (c[4] != "-") steps += "  - use: image.center_crop\n    with: {size: " + size_yaml(c[4]) + "}\n";
   Tensor ours = run_steps_on_file(steps, source_dir() / c[1]);
   npy::Array ref = npy::read((golden_dir / c[7]).string());
