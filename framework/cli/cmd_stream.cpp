@@ -36,6 +36,7 @@ class GrowingNpy {
   }
   ~GrowingNpy() {
     if (fd_ >= 0) ::close(fd_);
+    if (!finished_ && frames_ == 0) ::unlink(path_.c_str());  // failed before any frame: leave nothing
   }
   // Frames of `frame_shape` (everything but the first axis).
   void append(const FramesView& v) {
@@ -50,6 +51,7 @@ class GrowingNpy {
   void finish(const std::vector<int64_t>& frame_shape_if_empty) {
     if (frame_shape_.empty()) frame_shape_ = frame_shape_if_empty;
     write_header();
+    finished_ = true;
   }
 
  private:
@@ -80,6 +82,7 @@ class GrowingNpy {
   std::vector<int64_t> frame_shape_;
   int64_t frames_ = 0;
   size_t data_bytes_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace

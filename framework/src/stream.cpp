@@ -92,6 +92,11 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
                 "' needs the whole input, so this pipeline cannot stream" +
                 (step.use == "norm.cmvn" ? " (norm.cmvn with `window: N` frames is the streamable alternative)" : ""));
   }
+  const StepInfo& first = pipeline->steps().front();
+  if (first.output.stream_axis() < 0)
+    throw Error(first.where + ": step 1 '" + first.use + "' gives " + first.output.axes_text() +
+                ", with no time axis to stream along: streams take audio pipelines (run images and tensors per "
+                "input with Session::run)");
   if (format.channels < 1) throw Error("a stream needs at least one channel");
   if (!(format.sample_rate > 0)) throw Error("a stream needs a positive sample rate");
   m.pipe = std::move(pipeline);

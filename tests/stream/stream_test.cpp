@@ -217,3 +217,23 @@ TEST(Stream, CliStreamEqualsRun) {
   EXPECT_EQ(a.shape, b.shape);
   EXPECT_LE(test::max_abs_diff(a.data, b.data), 1e-6 * std::max(1.0, test::max_abs(b.data)));
 }
+
+TEST(Stream, PipelinesWithoutATimeAxisAndTooShortStreams) {
+  test::TempDir dir;
+  // An image pipeline has nothing to stream along.
+  auto p = Pipeline::load((test::source_dir() / "pipelines" / "tensor-l2.yaml").string());
+  try {
+    Stream st(p, StreamFormat{16000, 1});
+    FAIL() << "a pipeline without a time axis must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no time axis to stream along"), std::string::npos) << e.what();
+  }
+  // Too few samples for one frame: exit 2, the step named, no output file left.
+  const fs::path out = dir / "short.npy";
+  auto r = test::run_shell("head -c 200 /dev/zero | " + test::quote(FEATPIPE_CLI) + " stream " +
+                           test::quote((test::source_dir() / "pipelines" / "speech-logmel.yaml").string()) +
+                           " --rate 16000 -o " + test::quote(out.string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("step 2 'audio.stft': input of 100 samples is too short"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
