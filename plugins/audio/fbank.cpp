@@ -92,7 +92,14 @@ class Fbank final : public sdk::Stage, public sdk::StageDefaults {
       info.hop = static_cast<double>(shift_);
       info.lookahead = size_;
     } else {
-      info.hop = std::numeric_limits<double>::quiet_NaN();
+      // The sample rate is not known at load time (audio.decode keeping
+      // each file's rate): the frame shift and length are milliseconds, so
+      // neither is known in input samples. Declared as 0 (NaN would poison
+      // sums); the engine's latency figure then leaves this step out.
+      // start() configures again with the concrete rate.
+      info.hop = 0.0;
+      info.lookahead = 0;
+      info.history = 0;
     }
     return out;
   }
