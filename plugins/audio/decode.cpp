@@ -25,7 +25,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 
 namespace featpipe::audio {
 namespace {
@@ -45,6 +47,38 @@ class Resampler {
     check(soxr_ != nullptr && err == nullptr, nullptr, "cannot create a resampler from ", in_rate, " Hz to ",
           out_rate, " Hz: ", err ? err : "unknown error");
     out_.resize(static_cast<size_t>(channels));
+    in_ptrs_.resize(static_cast<size_t>(channels));
+    out_ptrs_.resize(static_cast<size_t>(channels));
+  }
+
+  // The stream look-ahead of resampling in_rate -> out_rate, in input
+  // samples: the most input a stream must push beyond an output sample's
+  // time before that sample comes out. soxr_delay() is 0 right after
+  // creation (the filter starts lazily) and then counts the output held
+  // back, filter delay plus block buffering, which varies from push to
+  // push; so a probe feeds one second of silence in 16-sample pushes and
+  // keeps the largest soxr_delay(), converted to input samples (48 kHz ->
+  // 16 kHz: 3696). Probed once per pair of rates (~0.5 ms).
+  static int64_t lookahead(double in_rate, double out_rate) {
+    static std::mutex m;
+    static std::map<std::pair<double, double>, int64_t> known;
+    std::lock_guard<std::mutex> lock(m);
+    auto it = known.find({in_rate, out_rate});
+    if (it != known.end()) return it->second;
+    Resampler r(in_rate, out_rate, 1);
+    const std::vector<float> zeros(16, 0.0f);
+    std::vector<float> sink(static_cast<size_t>(std::ceil(16 * r.ratio_)) + 64);
+    double most = 0;
+    for (double fed = 0; fed < in_rate + 16; fed += 16) {
+      const float* in = zeros.data();
+      float* out = sink.data();
+      size_t idone = 0, odone = 0;
+      soxr_process(r.soxr_, &in, 16, &idone, &out, sink.size(), &odone);
+      most = std::max(most, soxr_delay(r.soxr_));
+    }
+    const int64_t samples = static_cast<int64_t>(std::ceil(most / r.ratio_));
+    known.emplace(std::make_pair(in_rate, out_rate), samples);
+    return samples;
   }
   ~Resampler() { soxr_delete(soxr_); }
   Resampler(const Resampler&) = delete;
@@ -54,8 +88,8 @@ class Resampler {
   // and appends what is ready to out(c); x == nullptr drains the filter at
   // the end of the input.
   void process(const float* x, int64_t n, int64_t stride) {
-    std::vector<const float*> in(static_cast<size_t>(channels_));
-    std::vector<float*> out(static_cast<size_t>(channels_));
+    std::vector<const float*>& in = in_ptrs_;  // members: steady-state pushes do not allocate
+    std::vector<float*>& out = out_ptrs_;
     const size_t cap = static_cast<size_t>(std::ceil(static_cast<double>(std::max<int64_t>(n, 4096)) * ratio_)) + 256;
     int64_t done = 0;
     for (;;) {
@@ -87,6 +121,8 @@ class Resampler {
   int channels_;
   double ratio_;
   std::vector<std::vector<float>> out_;
+  std::vector<const float*> in_ptrs_;
+  std::vector<float*> out_ptrs_;
 };
 
 class Decode final : public sdk::Stage, public sdk::StageDefaults {
@@ -119,7 +155,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check(!(in_rate <= 0), nullptr, "the input's sample_rate must be positive, got ", in_rate);
     const int64_t channels = in.rank() == 2 ? in.dim(0) : 1;
     double rate = rate_ > 0 ? rate_ : in_rate;
-    if (rate_ > 0 && std::isfinite(in_rate) && in_rate != rate_) info.hop = in_rate / rate_;
+    if (rate_ > 0 && std::isfinite(in_rate) && in_rate != rate_) {
+      info.hop = in_rate / rate_;
+      info.lookahead = Resampler::lookahead(in_rate, rate_);
+    }
     const int64_t n = in.dim(in.rank() - 1);
     return out_spec(channels, rate == in_rate || n < 0 ? n : -1, rate);
   }

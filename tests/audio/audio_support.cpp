@@ -147,6 +147,13 @@ sdk::Spec AbiStage::start(const sdk::Spec& in) {
   return sdk::Spec(out);
 }
 
+fp_stream_info AbiStage::stream_info(const sdk::Spec& in) {
+  fp_spec out{};
+  fp_stream_info info{};
+  if (st_->configure(st_, &in.raw(), &out, &info) != FP_OK) throw std::runtime_error(last_error());
+  return info;
+}
+
 npy::Array AbiStage::run(const npy::Array& in, int axis, int64_t chunk, int out_axis) {
   const int64_t len = in.shape[static_cast<size_t>(axis)];
   if (chunk <= 0) chunk = len;

@@ -50,6 +50,8 @@ class AbiStage {
   AbiStage& operator=(const AbiStage&) = delete;
 
   sdk::Spec start(const sdk::Spec& in);
+  // configure() alone: the stream info the stage declares for `in`.
+  fp_stream_info stream_info(const sdk::Spec& in);
   // Pushes `in` cut into chunks of `chunk` along `axis` (0: one push), then
   // flushes; returns every output concatenated along `out_axis`.
   npy::Array run(const npy::Array& in, int axis, int64_t chunk, int out_axis);
