@@ -35,6 +35,13 @@ namespace {
 using sdk::check;
 using sdk::Error;
 
+// x / 32768 exactly as libsndfile's float read (exact: a power of two),
+// cloned for AVX-512 / AVX2 / baseline.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void shorts_to_float(const short* __restrict x,
+                                                                                  float* __restrict y, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) y[k] = static_cast<float>(x[k]) * (1.0f / 32768.0f);
+}
+
 // Incremental planar resampler over libsoxr (very high quality).
 class Resampler {
  public:
@@ -213,7 +220,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
         sf_count_t got;
         if (pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
           got = raw16 ? sf_read_raw(f.get(), shorts_.data(), 65536 * 2) / 2 : sf_readf_short(f.get(), shorts_.data(), 65536);
-          for (sf_count_t k = 0; k < got; ++k) dst[k] = static_cast<float>(shorts_[static_cast<size_t>(k)]) * (1.0f / 32768.0f);
+          shorts_to_float(shorts_.data(), dst, got);
         } else {
           got = sf_readf_float(f.get(), dst, 65536);
           check_block(dst, got, 1, total, name);
