@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -102,6 +103,8 @@ Action add_stream(CLI::App& app) {
     lo.plugin_files = a->plugins;
     auto pipe = Pipeline::load(a->pipeline, lo);
     Stream stream(pipe, StreamFormat{a->rate, a->channels});
+    std::fprintf(stderr, "featpipe: streaming, latency %.0f samples (%.1f ms at %g Hz)\n", stream.latency_samples(),
+                 1000.0 * stream.latency_samples() / a->rate, a->rate);
     GrowingNpy out(a->out);
     const size_t width = a->format == "s16le" ? 2 : 4;
     const size_t frame_bytes = width * static_cast<size_t>(a->channels);

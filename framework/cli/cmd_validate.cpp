@@ -46,9 +46,13 @@ Action add_validate(CLI::App& app) {
     } else {
       const double lat = pipe->latency_samples();
       const double rate = pipe->steps().front().output.attr("sample_rate");
-      std::cout << "streaming: yes, latency " << lat << " samples";
-      if (std::isfinite(rate) && rate > 0) std::printf(" (%.1f ms at %g Hz)", 1000.0 * lat / rate, rate);
-      std::cout << "\n";
+      if (std::isnan(lat)) {
+        std::cout << "streaming: yes, latency known once the sample rate is (set audio.decode's sample_rate)\n";
+      } else {
+        std::cout << "streaming: yes, latency " << lat << " samples";
+        if (std::isfinite(rate) && rate > 0) std::printf(" (%.1f ms at %g Hz)", 1000.0 * lat / rate, rate);
+        std::cout << "\n";
+      }
     }
     std::cout << "ok\n";
     return 0;

@@ -149,4 +149,8 @@ int featpipe_stream_reset(featpipe_stream* s) {
   return guard([&] { need(s, "stream").s->reset(); return 0; }, -1);
 }
 
+double featpipe_stream_latency_samples(const featpipe_stream* s) {
+  return guard([&] { return need(s, "stream").s->latency_samples(); }, -1.0);
+}
+
 }  // extern "C"

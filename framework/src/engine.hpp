@@ -57,6 +57,10 @@ class StageHandle {
   std::string file_;
 };
 
+// Look-ahead of steps from..end in units of step `from`'s input; NaN when a
+// step cannot tell its hop before data flows.
+double stream_latency(const std::vector<StepDef>& steps, size_t from);
+
 // Builds steps: resolves stages and parameters, configures the chain.
 void load_pipeline(Pipeline::Impl& p, const std::string& yaml_text, const LoadOptions& opts);
 

@@ -4,6 +4,7 @@
 #include "util.hpp"
 
 #include <filesystem>
+#include <limits>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -86,6 +87,21 @@ void configure_step(Pipeline::Impl& p, StepDef& s, const sdk::Spec& in, const St
 }
 
 }  // namespace
+
+double stream_latency(const std::vector<StepDef>& steps, size_t from) {
+  double latency = 0, scale = 1;  // input units per unit at the current step's input
+  for (size_t k = from; k < steps.size(); ++k) {
+    const fp_stream_info& i = steps[k].stream;
+    // A step on a stream axis that cannot say its hop (e.g. a rate known only
+    // when data flows): the latency is unknown until then.
+    if (steps[k].in.stream_axis() >= 0 && !(i.hop > 0)) return std::numeric_limits<double>::quiet_NaN();
+    if (i.hop > 0) {
+      latency += static_cast<double>(i.lookahead) * scale;
+      scale *= i.hop;
+    }
+  }
+  return latency;
+}
 
 std::string StepDef::where_param(const std::string& file, const char* param) const {
   if (param)
@@ -176,15 +192,9 @@ void load_pipeline(Pipeline::Impl& p, const std::string& text, const LoadOptions
   }
 
   // Streaming: the first whole-input step, and the look-ahead in input units.
-  double scale = 1;  // input units per unit at the current step's input
-  for (size_t k = 0; k < p.steps.size(); ++k) {
-    const fp_stream_info& i = p.steps[k].stream;
-    if (i.whole_input && !p.batch_only) p.batch_only = k;
-    if (i.hop > 0) {
-      p.latency += static_cast<double>(i.lookahead) * scale;
-      scale *= i.hop;
-    }
-  }
+  p.latency = stream_latency(p.steps, 0);
+  for (size_t k = 0; k < p.steps.size(); ++k)
+    if (p.steps[k].stream.whole_input && !p.batch_only) p.batch_only = k;
 }
 
 }  // namespace featpipe

@@ -21,6 +21,7 @@ struct Stream::Impl {
   FramesView like{};          // shape of the last chunk (frames ignored)
   int64_t outer = 1, inner = 1;
   std::function<void(const FramesView&)> callback;
+  double latency = 0;
 
   void begin() {
     pending_frames = 0;
@@ -108,6 +109,17 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
   m.in_spec.set_attr("sample_rate", format.sample_rate);
   m.s->on_output = [&m](const fp_tensor& t, const sdk::Spec& spec) { m.on_chunk(t, spec); };
   m.begin();
+  // The first step, agreed on this stream's raw input (its rate decides a
+  // resampler's delay), then the rest as loaded.
+  {
+    const StepDef& def = m.pipe->impl().steps.front();
+    StageHandle probe(def, m.pipe->file());
+    fp_spec out{};
+    fp_stream_info info{};
+    probe.check(probe.get()->configure(probe.get(), &m.in_spec.raw(), &out, &info));
+    const double rest = stream_latency(m.pipe->impl().steps, 1);
+    m.latency = static_cast<double>(info.lookahead) + (info.hop > 0 ? info.hop : 1.0) * rest;
+  }
 }
 
 Stream::~Stream() = default;
@@ -161,5 +173,7 @@ std::vector<std::string> Stream::axes() const {
 }
 
 const Pipeline& Stream::pipeline() const { return *impl_->pipe; }
+
+double Stream::latency_samples() const { return impl_->latency; }
 
 }  // namespace featpipe

@@ -79,20 +79,21 @@ TEST(AudioLatency, ResamplerDelayIsDeclaredAndHonest) {
   }
 }
 
-TEST(AudioLatency, UnknownRateAtLoadTimeGivesFiniteLatency) {
+TEST(AudioLatency, UnknownRateAtLoadTimeSaysSo) {
   // audio.decode keeps the file's rate: audio.fbank's hop (10 ms in
-  // samples) is unknown until a file is opened.
+  // samples) is unknown until a file is opened. The engine says the latency
+  // is unknown (NaN), validate says why, instead of a number too low.
   const std::string yaml = "featpipe: 1\nname: fb\nstages:\n  - use: audio.decode\n  - use: audio.fbank\n"
                            "    with: {num_mel_bins: 80}\n  - use: norm.cmvn\n    with: {window: 300}\n";
   auto pipe = Pipeline::parse(yaml, "fb.yaml", source_dir().string());
-  EXPECT_TRUE(std::isfinite(pipe->latency_samples()));
+  EXPECT_TRUE(std::isnan(pipe->latency_samples()));
   for (const auto& s : pipe->steps()) EXPECT_FALSE(std::isnan(s.stream.hop)) << s.use;
   TempDir tmp;
   write_text(tmp / "fb.yaml", yaml);
   const auto r = run_cli({"validate", (tmp / "fb.yaml").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find("nan"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("streaming: yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("streaming: yes, latency known once the sample rate is"), std::string::npos) << r.out;
   // With the rate known (fbank first, on 16 kHz samples), it declares its
   // frame shift as hop and its frame length as look-ahead: 400 samples.
   auto known = parse_with_input("  - use: audio.fbank\n", 16000);

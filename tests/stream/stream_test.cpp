@@ -237,3 +237,21 @@ TEST(Stream, PipelinesWithoutATimeAxisAndTooShortStreams) {
   EXPECT_NE(r.err.find("step 2 'audio.stft': input of 100 samples is too short"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out));
 }
+
+TEST(Stream, LatencyIncludesTheResamplersDelay) {
+  auto p = Pipeline::load((test::source_dir() / "pipelines" / "speech-logmel.yaml").string());
+  ASSERT_DOUBLE_EQ(p->latency_samples(), 256.0);  // the centered STFT: n_fft / 2 at 16 kHz
+  Stream same(p, StreamFormat{16000, 1});
+  EXPECT_DOUBLE_EQ(same.latency_samples(), 256.0);
+  // At 48 kHz: the resampler's delay plus 3 × 256 capture samples.
+  Stream fast(p, StreamFormat{48000, 1});
+  EXPECT_GT(fast.latency_samples(), 3 * 256.0);
+  // And it is honest: after pushing `latency` samples past a frame's
+  // centre, that frame has come out.
+  const double lat = fast.latency_samples();
+  std::vector<float> x(48000, 0.0f);
+  for (size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(0.1 * std::sin(0.01 * k));
+  const size_t pushed = static_cast<size_t>(std::ceil(lat)) + 48000 / 100 * 10;  // frame 10's centre + latency
+  fast.push(x.data(), pushed);
+  EXPECT_GE(fast.pull().frames(), 11);
+}

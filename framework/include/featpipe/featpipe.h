@@ -47,7 +47,8 @@ FEATPIPE_C_API const char *featpipe_last_error(void);
 /* Loads and checks a pipeline file (errors carry file:line:col). */
 FEATPIPE_C_API featpipe_pipeline *featpipe_load(const char *path);
 FEATPIPE_C_API void featpipe_pipeline_free(featpipe_pipeline *p);
-/* Look-ahead in input samples; -1 when a step needs the whole input. */
+/* Look-ahead in samples at the first step's output rate; -1 when a step
+ * needs the whole input; NaN when known only once the sample rate is. */
 FEATPIPE_C_API double featpipe_latency_samples(const featpipe_pipeline *p);
 
 /* Batch: one file at a time. `out` is valid until the session's next call. */
@@ -66,6 +67,8 @@ FEATPIPE_C_API int featpipe_stream_pull(featpipe_stream *s, featpipe_array *out)
 FEATPIPE_C_API int featpipe_stream_flush(featpipe_stream *s);
 /* A new input on the same stream (state cleared). */
 FEATPIPE_C_API int featpipe_stream_reset(featpipe_stream *s);
+/* The stream's look-ahead in pushed samples (a resampler's delay included). */
+FEATPIPE_C_API double featpipe_stream_latency_samples(const featpipe_stream *s);
 
 #ifdef __cplusplus
 }

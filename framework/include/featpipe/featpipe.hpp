@@ -89,7 +89,9 @@ class FEATPIPE_API Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::vector<std::string> extensions() const;  // what it reads, lowercase
   // The first step that needs the whole input, or nullopt when streamable.
   std::optional<size_t> batch_only_step() const;
-  // Look-ahead of the whole pipeline in input samples (stream latency).
+  // Look-ahead of the whole pipeline (its algorithmic latency in a stream),
+  // in samples at the rate the first step outputs; NaN when a step can tell
+  // it only once the sample rate is known.
   double latency_samples() const;
   // JSON: featpipe version, pipeline hash, steps with parameters, plugins.
   std::string provenance_json() const;
@@ -177,6 +179,9 @@ class FEATPIPE_API Stream {
 
   std::vector<std::string> axes() const;  // of the output frames
   const Pipeline& pipeline() const;
+  // Look-ahead in pushed samples (at the capture rate, the resampler's
+  // delay included): how long after a sample is pushed its frame completes.
+  double latency_samples() const;
 
  private:
   struct Impl;
