@@ -41,6 +41,7 @@ struct Pipeline::Impl {
 // Owns one fp_stage instance; turns its failures into Errors with context.
 class StageHandle {
  public:
+  // `file`: the pipeline file, named if the stage cannot be created.
   StageHandle(const StepDef& def, const std::string& file);
   ~StageHandle();
   StageHandle(StageHandle&&) noexcept;
@@ -54,7 +55,6 @@ class StageHandle {
  private:
   fp_stage* st_ = nullptr;
   const StepDef* def_ = nullptr;
-  std::string file_;
 };
 
 // Look-ahead of steps from..end in units of step `from`'s input; NaN when a

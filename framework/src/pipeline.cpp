@@ -9,7 +9,7 @@ namespace featpipe {
 
 // ------------------------------------------------------------ StageHandle
 
-StageHandle::StageHandle(const StepDef& def, const std::string& file) : def_(&def), file_(file) {
+StageHandle::StageHandle(const StepDef& def, const std::string& file) : def_(&def) {
   auto values = const_cast<StepDef&>(def).params.raw();
   st_ = def.stage->desc->create(values.data(), static_cast<uint32_t>(values.size()));
   if (!st_) throw Error(where(file, def.mark) + ": " + def.context + ": could not create the stage (out of memory)");
@@ -19,7 +19,7 @@ StageHandle::~StageHandle() {
   if (st_) st_->destroy(st_);
 }
 
-StageHandle::StageHandle(StageHandle&& o) noexcept : st_(o.st_), def_(o.def_), file_(std::move(o.file_)) { o.st_ = nullptr; }
+StageHandle::StageHandle(StageHandle&& o) noexcept : st_(o.st_), def_(o.def_) { o.st_ = nullptr; }
 
 void StageHandle::check(fp_status status) const {
   if (status == FP_OK) return;

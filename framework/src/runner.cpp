@@ -81,8 +81,6 @@ void write_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwri
   write_atomic(path, [&](std::ostream& os) { os << text << "\n"; }, 0);
 }
 
-nlohmann::json shape_json(const Tensor& t) { return t.shape; }
-
 }  // namespace
 
 void parse_shard(const std::string& text, int count_option, int& index, int& count) {
@@ -182,7 +180,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
           Tensor t = session.run_file(f.path);
           media = session.last_media_seconds();
           write_atomic(out, [&](std::ostream& os) { npy::write(os, t.shape, t.data.data()); }, w);
-          entry["shape"] = shape_json(t);
+          entry["shape"] = t.shape;
           entry["axes"] = t.axes;
         }
       } catch (const std::bad_alloc&) {
