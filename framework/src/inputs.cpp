@@ -33,7 +33,9 @@ InputList list_inputs(const std::vector<std::string>& args, const std::vector<st
           ++out.not_taken;
           continue;
         }
-        found.push_back({it->path().string(), fs::relative(it->path(), arg, ec).generic_string()});
+        // Lexical: the walk yields ARG/sub/x, and resolving links per file (fs::relative)
+        // cost ~10 readlink calls each.
+        found.push_back({it->path().string(), it->path().lexically_relative(arg).generic_string()});
       }
       std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.rel < b.rel; });
       out.files.insert(out.files.end(), found.begin(), found.end());

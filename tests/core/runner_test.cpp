@@ -247,3 +247,15 @@ TEST_F(Run, NumpyReadsTheOutput) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "(3,) [2.0, 4.0, 6.0]\n");
 }
+
+TEST_F(Run, RelativePathsKeptHoweverTheFolderIsSpelled) {
+  for (const std::string spelled : {"in/", "in/../in", "./in"}) {
+    test::TempDir o;
+    auto r = test::run_shell("cd " + test::quote(dir.path().string()) + " && " + test::quote(FEATPIPE_CLI) + " run p.yaml " +
+                             test::quote(spelled) + " -o " + test::quote(o.path().string()) + " --plugin " +
+                             test::quote(FIXTURE_STAGES) + " -q");
+    ASSERT_EQ(r.exit_code, 0) << spelled << ": " << r.err;
+    EXPECT_TRUE(fs::exists(o / "sub" / "a.txt.npy")) << spelled;
+    EXPECT_TRUE(fs::exists(o / "b.txt.npy")) << spelled;
+  }
+}
