@@ -4,9 +4,12 @@
 // Reads bool, int8..int64, uint8..uint64, float32 and float64, either byte
 // order, C or Fortran order (featpipe/npy.hpp), converted to float32 in C
 // order. Axes: [row, col] for a 2-D array, [axis0, axis1, ...] otherwise; no
-// stream axis. At load time the rank is not known yet, so the declared
-// output is [row, col] (the common case); each file's concrete spec follows
-// from open_file, and later steps are configured again with it.
+// stream axis. At load time the files' rank is not known: the declared
+// output is [row, col] (the common case) unless `axes` names the axes (and
+// so the rank) of the arrays, e.g. [channel, height, width] — which later
+// steps can then refer to by name or index when the pipeline loads. Each
+// file's concrete spec follows from open_file; with `axes`, a file of
+// another rank is an error for that file.
 //
 // In-memory input (Session::run with a tensor) passes through unchanged.
 #include <featpipe/npy.hpp>
@@ -29,12 +32,25 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
       "tensor with axes [row, col] for 2-D, [axis0, axis1, ...] otherwise.";
   static constexpr const char* kExample = "- use: tensor.load";
   static constexpr const char* kExtensions = "npy";
-  static constexpr std::array<fp_param_desc, 0> kParams{};
+  static constexpr fp_param_desc kParams[] = {
+      sdk::Param::Axes("axes", "null").nullable().count(1, FP_MAX_RANK)
+          .doc("names of the arrays' axes (their rank); null: [row, col] for 2-D, [axis0, ...] otherwise")};
 
-  explicit Load(const sdk::Params&) {}
+  explicit Load(const sdk::Params& p) : names_(p.is_null("axes") ? std::vector<std::string>{} : p.strings("axes")) {
+    for (size_t k = 0; k < names_.size(); ++k) {
+      sdk::check(!names_[k].empty() && names_[k].size() < FP_AXIS_NAME_MAX, "axes", "axis name '", names_[k],
+                 "' must have 1 to ", FP_AXIS_NAME_MAX - 1, " characters");
+      for (size_t j = 0; j < k; ++j) sdk::check(names_[j] != names_[k], "axes", "axis '", names_[k], "' named twice");
+    }
+  }
 
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
-    if (in.rank() == 0) return sdk::Spec({{"row", -1}, {"col", -1}});  // a file, rank unknown yet
+    if (in.rank() == 0) {  // a file: its rank as `axes` says, else the common 2-D
+      if (names_.empty()) return sdk::Spec({{"row", -1}, {"col", -1}});
+      sdk::Spec out;
+      for (const auto& n : names_) out.append(n, -1);
+      return out;
+    }
     info.hop = in.stream_axis() >= 0 ? 1 : 0;  // in-memory tensor: passed through
     return in;
   }
@@ -59,9 +75,13 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
     sdk::check(rank >= 1, nullptr, "cannot read .npy: a 0-d array (a scalar) is not a tensor");
     sdk::check(rank <= FP_MAX_RANK, nullptr, "cannot read .npy: rank ", rank, " exceeds ", FP_MAX_RANK);
     sdk::check(!a.data.empty(), nullptr, "cannot read .npy: the array is empty (shape ", shape_text(a.shape), ")");
+    sdk::check(names_.empty() || names_.size() == rank, nullptr, "the array has rank ", rank, " (shape ",
+               shape_text(a.shape), "), the pipeline's `axes` name ", names_.size());
     spec_ = sdk::Spec();
     for (size_t k = 0; k < rank; ++k) {
-      const std::string name = rank == 2 ? (k == 0 ? "row" : "col") : "axis" + std::to_string(k);
+      const std::string name = !names_.empty() ? names_[k]
+                               : rank == 2     ? (k == 0 ? "row" : "col")
+                                               : "axis" + std::to_string(k);
       spec_.append(name, a.shape[k]);
     }
     data_ = std::move(a.data);
@@ -87,6 +107,7 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
     return s + (shape.size() == 1 ? ",)" : ")");
   }
 
+  std::vector<std::string> names_;  // `axes`, or empty
   sdk::Spec spec_;
   std::vector<float> data_;
   bool loaded_ = false;   // open_file read a file (its spec is spec_)

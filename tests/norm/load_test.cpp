@@ -162,5 +162,34 @@ TEST(TensorLoad, BadFilesFailAloneAndAreNamed) {
   }
 }
 
+// `axes` names the arrays' axes at load time, so later steps can use them
+// (here: pooling a 3-D array over named and negative axes); a file of
+// another rank then fails alone.
+TEST(TensorLoad, DeclaredAxesLetLaterStepsUseThemAtLoadTime) {
+  TempDir dir;
+  std::vector<float> x(2 * 3 * 4);
+  for (size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(k);
+  write_npy(dir / "in" / "a.npy", {2, 3, 4}, x);
+  write_npy(dir / "in" / "flat.npy", {6, 4}, std::vector<float>(24, 1.0f));
+  write_text(dir / "p.yaml", "featpipe: 1\nname: p\nstages:\n  - use: tensor.load\n    with: {axes: [channel, height, width]}\n"
+                             "  - use: math.pool\n    with: {op: max, axes: [height, -1]}\n");
+  auto v = run_cli({"validate", (dir / "p.yaml").string()});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("math.pool   -> [channel=?]"), std::string::npos) << v.out;
+  const CmdResult r = run_cli({"run", (dir / "p.yaml").string(), (dir / "in").string(), "-o", (dir / "out").string(), "-q"});
+  EXPECT_EQ(r.exit_code, 1);
+  npy::Array a = npy::read((dir / "out" / "a.npy.npy").string());
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2}));
+  EXPECT_EQ(a.data, (std::vector<float>{11, 23}));  // each channel's maximum
+  EXPECT_NE(r.err.find("flat.npy: step 1 'tensor.load': the array has rank 2 (shape (6, 4)), the pipeline's `axes` name 3"),
+            std::string::npos) << r.err;
+  // Without `axes` a 3-D file gets axis0..axis2 (and integer axes beyond
+  // [row, col] cannot be checked at load time: they are refused there).
+  write_text(dir / "q.yaml", "featpipe: 1\nname: q\nstages:\n  - use: tensor.load\n  - use: math.pool\n    with: {axes: [2]}\n");
+  v = run_cli({"validate", (dir / "q.yaml").string()});
+  EXPECT_EQ(v.exit_code, 2);
+  EXPECT_NE(v.err.find("q.yaml:6:18: step 2 'math.pool': axis 2 out of range"), std::string::npos) << v.err;
+}
+
 }  // namespace
 }  // namespace featpipe::test
