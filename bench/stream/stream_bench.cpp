@@ -263,11 +263,10 @@ int main(int argc, char** argv) {
     std::printf("input: %s looped, %.0f s simulated at %.0f Hz, %zu-sample pushes (%.1f ms), %ld timed pushes\n",
                 audio_path.c_str(), seconds, rate, chunk, 1e3 * static_cast<double>(chunk) / rate, pushes);
     std::printf("output frames: %lld\n", static_cast<long long>(frames));
-    // validate's latency counts samples at the rate the source step delivers.
-    const double source_rate = pipe->steps().front().output.attr("sample_rate");
-    const double lat_rate = std::isfinite(source_rate) ? source_rate : rate;
-    std::printf("latency: %.0f samples at %.0f Hz (%.2f ms)\n", pipe->latency_samples(), lat_rate,
-                1e3 * pipe->latency_samples() / lat_rate);
+    // The stream's own latency, in capture samples (a resampler's delay
+    // included); validate's figure is at the pipeline's rate.
+    std::printf("latency: %.0f capture samples at %.0f Hz (%.2f ms); validate: %.0f samples at the pipeline's rate\n",
+                stream.latency_samples(), rate, 1e3 * stream.latency_samples() / rate, pipe->latency_samples());
     std::printf("push+pull us: mean %.2f  p50 %.2f  p99 %.2f  p99.9 %.2f  max %.1f\n", mean, percentile(us, 0.5),
                 percentile(us, 0.99), percentile(us, 0.999), mx);
     std::printf("allocations in %ld steady-state pushes: %ld operator new, %ld malloc/calloc/realloc; "
