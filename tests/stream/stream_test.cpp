@@ -128,19 +128,27 @@ TEST(StreamEqualsBatch, EveryStreamablePipelineEveryChunkSize) {
 }
 
 TEST(StreamEqualsBatch, ResamplingCaptureRateInAStream) {
-  // Capture at 48 kHz, pipeline at 16 kHz: the stream resamples incrementally.
+  // Capture at 48 kHz, pipeline at 16 kHz: the stream resamples
+  // incrementally, with each libsoxr quality; lower ones cut the latency.
   test::TempDir dir;
-  test::write_text(dir / "p.yaml", "featpipe: 1\nname: r\nstages:\n  - use: audio.decode\n    with: {sample_rate: 16000}\n"
-                                   "  - use: audio.stft\n    with: {n_fft: 400, hop_length: 160}\n  - use: audio.mel\n    with: {n_mels: 40}\n");
-  auto p = Pipeline::load((dir / "p.yaml").string());
   const fs::path f = test::source_dir() / "samples" / "audio" / "stereo_48k.flac";
   const Samples s = decode(f);
   ASSERT_EQ(s.rate, 48000);
-  const Tensor batch = p->session()->run_file(f.string());
-  for (size_t chunk : {size_t{1}, size_t{480}, size_t{4801}}) {
-    const Result r = stream(p, s, {chunk});
-    ASSERT_EQ(r.data.size(), batch.data.size()) << chunk;
-    EXPECT_LE(test::max_abs_diff(r.data, batch.data), 1e-6 * std::max(1.0, test::max_abs(batch.data))) << chunk;
+  double vhq_latency = 0;
+  for (const std::string quality : {"vhq", "lq"}) {
+    test::write_text(dir / "p.yaml", "featpipe: 1\nname: r\nstages:\n  - use: audio.decode\n    with: {sample_rate: 16000, "
+                                     "resample_quality: " + quality + "}\n  - use: audio.stft\n    with: {n_fft: 400, hop_length: 160}\n"
+                                     "  - use: audio.mel\n    with: {n_mels: 40}\n");
+    auto p = Pipeline::load((dir / "p.yaml").string());
+    const Tensor batch = p->session()->run_file(f.string());
+    for (size_t chunk : {size_t{1}, size_t{480}, size_t{4801}}) {
+      const Result r = stream(p, s, {chunk});
+      ASSERT_EQ(r.data.size(), batch.data.size()) << quality << " " << chunk;
+      EXPECT_LE(test::max_abs_diff(r.data, batch.data), 1e-6 * std::max(1.0, test::max_abs(batch.data))) << quality << " " << chunk;
+    }
+    const double latency = Stream(p, StreamFormat{48000, 2}).latency_samples();
+    if (quality == "vhq") vhq_latency = latency;
+    else EXPECT_LT(latency, 0.6 * vhq_latency) << quality;
   }
 }
 
