@@ -17,6 +17,8 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.abspath(os.path.join(HERE, "..", "data"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "image"))
+import make_cnn_goldens  # noqa: E402
 SKI = "/usr/lib/python3/dist-packages/skimage/data"
 SKL = "/usr/lib/python3/dist-packages/sklearn/datasets/images"
 SOURCES = [f"{SKI}/astronaut.png", f"{SKI}/coffee.png", f"{SKI}/chelsea.png", f"{SKI}/rocket.jpg",
@@ -43,22 +45,7 @@ def images(n):
 
 
 def export(name):
-    torch.manual_seed(0)
-    m = getattr(torchvision.models, name)()
-    # As tests/image/make_cnn_goldens.py: activations O(1), and no two
-    # BatchNorms alike (identical folded weights become ONNX Identity nodes
-    # on initializers, which OpenCV 4.6 cannot import).
-    g = torch.Generator().manual_seed(0)
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(mod.weight, mode="fan_in", nonlinearity="relu")
-        elif isinstance(mod, torch.nn.BatchNorm2d):
-            with torch.no_grad():
-                mod.running_mean.uniform_(-0.1, 0.1, generator=g)
-                mod.running_var.uniform_(0.5, 2.0, generator=g)
-                mod.weight.uniform_(0.5, 1.5, generator=g)
-                mod.bias.uniform_(-0.2, 0.2, generator=g)
-    m.eval()
+    m = make_cnn_goldens.seeded_model(torchvision.models, name)  # the tests' seeded init
     torch.save(m.state_dict(), os.path.join(OUT, f"{name}.pt"))
     torch.onnx.export(m, torch.zeros(1, 3, 224, 224), os.path.join(OUT, f"{name}.onnx"), opset_version=10,
                       input_names=["image"], output_names=["logits"])

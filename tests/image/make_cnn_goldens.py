@@ -64,14 +64,16 @@ def digits(out):
     write_cases(out, model, cases, rel=True)
 
 
-def mobilenet(out):
-    import torchvision
+def seeded_model(models, name):
+    """A torchvision architecture with a fixed random init (no pretrained
+    weights here): variance-preserving convolutions and non-trivial
+    BatchNorm statistics, so activations stay O(1) through deep nets
+    (torchvision's default init makes a random mobilenet's logits ~1e-9), and
+    no two BatchNorms alike (identical folded weights become ONNX Identity
+    nodes on initializers, which OpenCV 4.6 cannot import). In eval mode."""
     torch.manual_seed(0)
-    m = torchvision.models.mobilenet_v2()
+    m = getattr(models, name)()
     g = torch.Generator().manual_seed(0)
-    # Variance-preserving init and non-trivial BatchNorm statistics, so that
-    # activations stay O(1) through the 53 layers (torchvision's default
-    # init makes the random net's logits ~1e-9).
     for mod in m.modules():
         if isinstance(mod, torch.nn.Conv2d):
             torch.nn.init.kaiming_normal_(mod.weight, mode="fan_in", nonlinearity="relu")
@@ -81,7 +83,12 @@ def mobilenet(out):
                 mod.running_var.uniform_(0.5, 2.0, generator=g)
                 mod.weight.uniform_(0.5, 1.5, generator=g)
                 mod.bias.uniform_(-0.2, 0.2, generator=g)
-    m.eval()
+    return m.eval()
+
+
+def mobilenet(out):
+    import torchvision
+    m = seeded_model(torchvision.models, "mobilenet_v2")
     os.makedirs(out, exist_ok=True)
     model = os.path.join(out, "mobilenet_v2.onnx")
     torch.onnx.export(m, torch.zeros(1, 3, 224, 224), model, opset_version=10,
