@@ -71,7 +71,7 @@ void Session::Impl::check_finite(const fp_tensor& t, size_t k) const {
 
 void Session::Impl::push(size_t k, fp_tensor& t) {
   if (empty(t)) return;
-  if (k == 1 || (k == stages.size() && stages.size() == 1)) {
+  if (k == 1) {  // what the first step emits: the input's length
     const int sa = specs[0].stream_axis();
     if (sa >= 0 && sa < t.rank) source_samples += static_cast<double>(t.shape[sa]);
   }

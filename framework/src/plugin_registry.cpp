@@ -89,12 +89,6 @@ static void add_folder(const fs::path& dir, std::vector<std::string>& out) {
   out.insert(out.end(), found.begin(), found.end());
 }
 
-std::vector<std::string> default_plugin_files() {
-  std::vector<std::string> files;
-  for (const auto& dir : plugin_folders()) add_folder(dir, files);
-  return files;
-}
-
 std::vector<PluginFile> default_plugins() {
   std::vector<PluginFile> out;
   for (const auto& dir : plugin_folders()) {
@@ -194,7 +188,7 @@ namespace featpipe {
 
 std::vector<StageDoc> available_stages(const std::vector<std::string>& extra_plugins) {
   StageSet set;
-  for (const auto& f : default_plugin_files()) set.add(open_plugin(f));
+  for (const auto& f : default_plugins()) set.add(open_plugin(f.path));  // all loaded: docs come from them
   for (const auto& f : extra_plugins) set.add(open_plugin(f));
   std::vector<StageDoc> out;
   for (const auto& name : set.names()) {

@@ -20,9 +20,6 @@ struct LoadedPlugin {
 // file: not loadable, no entry symbol, other ABI version.
 const LoadedPlugin& open_plugin(const std::string& file);
 
-// The plugin folder installed/built with the engine, then each folder of
-// FEATPIPE_PLUGIN_PATH: every *.so in them, in that order.
-std::vector<std::string> default_plugin_files();
 std::string builtin_plugin_dir();
 
 // A folder's index (featpipe-plugins.index, written at build time) names
@@ -34,6 +31,8 @@ struct PluginFile {
   bool indexed = false;
   std::vector<std::string> stages;  // from the index, when indexed
 };
+// The plugin folder installed/built with the engine, then each folder of
+// FEATPIPE_PLUGIN_PATH: every *.so in them, in that order.
 std::vector<PluginFile> default_plugins();
 
 struct StageEntry {

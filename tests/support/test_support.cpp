@@ -78,10 +78,8 @@ std::string python() { return FEATPIPE_PYTHON; }
 
 bool python_has(const std::string& modules) {
   if (python().empty()) return false;
-  std::string code = "import " + modules;
-  for (auto& c : code)
-    if (c == ' ') c = ',';
-  code.replace(0, 7, "import ");
+  std::string code = "import ";  // "numpy torch" -> "import numpy, torch"
+  for (char c : modules) code += c == ' ' ? std::string(", ") : std::string(1, c);
   return run_shell(quote(python()) + " -c " + quote(code)).exit_code == 0;
 }
 
