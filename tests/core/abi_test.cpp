@@ -48,7 +48,6 @@ TEST(PluginAbi, DuplicateStageNamesNameBothFiles) {
 }
 
 TEST(PluginAbi, SamePluginTwiceIsFine) {
-  test::TempDir dir;
   EXPECT_EQ(load_with({FIXTURE_STAGES, FIXTURE_STAGES}), "");
 }
 

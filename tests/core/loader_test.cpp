@@ -95,9 +95,11 @@ TEST(Loader, SourceOnlyFirst) {
 }
 
 TEST(Loader, MissingRequiredParameter) {
-  // test.frame's size has a default; the duplicate-free fixture has no
-  // required one, so check through a pipeline-level requirement instead:
-  std::string e = load_error("featpipe: 1\nstages:\n  - use: test.read\n");
+  // test.nan's `at` has no default.
+  std::string e = load_error(std::string(kHead) + "  - use: test.nan\n    with: {}\n");
+  EXPECT_EQ(e.rfind("p.yaml:5:10: step 2 'test.nan': missing required parameter 'at' (float)", 0), 0u) << e;
+  // And the pipeline's own required keys.
+  e = load_error("featpipe: 1\nstages:\n  - use: test.read\n");
   EXPECT_EQ(e.rfind("p.yaml:1:1: missing 'name'", 0), 0u) << e;
   e = load_error("name: x\nstages:\n  - use: test.read\n");
   EXPECT_EQ(e.rfind("p.yaml:1:1: missing 'featpipe: 1'", 0), 0u) << e;

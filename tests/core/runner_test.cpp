@@ -172,7 +172,14 @@ TEST_F(Run, ShardsCoverEveryInputExactlyOnce) {
                            test::quote((dir / "in").string()) + " -o " + test::quote(other.path().string()) +
                            " --plugin " + test::quote(FIXTURE_STAGES) + " -q --shard auto");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(test::read_text(other / "manifest-1-of-3.jsonl").size() > 0, true);
+  auto outputs = [](const fs::path& manifest) {
+    std::set<std::string> o;
+    std::istringstream is(test::read_text(manifest));
+    for (std::string line; std::getline(is, line);) o.insert(json::parse(line)["output"].get<std::string>());
+    return o;
+  };
+  EXPECT_EQ(outputs(other / "manifest-1-of-3.jsonl"), outputs(out() / "manifest-1-of-3.jsonl"));
+  EXPECT_FALSE(outputs(other / "manifest-1-of-3.jsonl").empty());
   // A Kubernetes indexed job: JOB_COMPLETION_INDEX with --shard-count.
   test::TempDir k8s;
   r = test::run_shell("JOB_COMPLETION_INDEX=2 " + test::quote(FEATPIPE_CLI) + " run " + test::quote((dir / "p.yaml").string()) +
@@ -180,12 +187,6 @@ TEST_F(Run, ShardsCoverEveryInputExactlyOnce) {
                       test::quote(FIXTURE_STAGES) + " -q --shard auto --shard-count 3");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The same inputs as shard 2/3 given explicitly.
-  auto outputs = [](const fs::path& manifest) {
-    std::set<std::string> o;
-    std::istringstream is(test::read_text(manifest));
-    for (std::string line; std::getline(is, line);) o.insert(json::parse(line)["output"].get<std::string>());
-    return o;
-  };
   EXPECT_EQ(outputs(k8s / "manifest-2-of-3.jsonl"), outputs(out() / "manifest-2-of-3.jsonl"));
   EXPECT_FALSE(outputs(k8s / "manifest-2-of-3.jsonl").empty());
   r = test::run_shell("JOB_COMPLETION_INDEX=2 " + test::quote(FEATPIPE_CLI) + " run " + test::quote((dir / "p.yaml").string()) +
