@@ -1,7 +1,6 @@
 #include "session.hpp"
 
 #include <cmath>
-#include <cstring>
 
 namespace featpipe {
 
@@ -97,23 +96,14 @@ void Session::Impl::finish(size_t k) {
 }
 
 void Session::Impl::reset_result() {
-  pieces_.clear();
-  piece_len_.clear();
-  any_ = false;
+  result_.clear();
   saw_nonfinite = false;
 }
 
 void Session::Impl::sink(const fp_tensor& t) {
   if (first_nonfinite(t) >= 0) saw_nonfinite = true;
-  if (on_output) {
-    on_output(t, specs.back());
-    return;
-  }
-  if (!any_) first_ = t;
-  any_ = true;
-  const int sa = std::max(specs.back().stream_axis(), 0);
-  pieces_.emplace_back(t.data, t.data + sdk::numel(t));
-  piece_len_.push_back(t.rank > sa ? t.shape[sa] : 1);
+  if (on_output) on_output(t, specs.back());
+  else result_.append(t, specs.back().stream_axis());
 }
 
 Tensor Session::Impl::take_result() {
@@ -122,33 +112,14 @@ Tensor Session::Impl::take_result() {
   for (int k = 0; k < spec.rank(); ++k) r.axes.emplace_back(spec.axis(k));
   for (uint32_t k = 0; k < spec.raw().attr_count; ++k)
     if (std::isfinite(spec.raw().attrs[k].value)) r.attrs[spec.raw().attrs[k].key] = spec.raw().attrs[k].value;
-  if (!any_) {  // nothing emitted: zero length on the stream axis
+  if (result_.frames() == 0) {  // nothing emitted: zero length on the stream axis
     for (int k = 0; k < spec.rank(); ++k) r.shape.push_back(k == spec.stream_axis() ? 0 : std::max<int64_t>(spec.dim(k), 0));
     return r;
   }
-  const int sa = std::max(spec.stream_axis(), 0);
-  int64_t total = 0;
-  for (int64_t n : piece_len_) total += n;
-  r.shape.assign(first_.shape, first_.shape + first_.rank);
-  if (r.shape.empty()) r.shape.push_back(1);
-  r.shape[sa] = total;
-  if (pieces_.size() == 1) {
-    r.data = std::move(pieces_.front());
-  } else {
-    int64_t outer = 1, inner = 1;
-    for (int k = 0; k < sa; ++k) outer *= r.shape[k];
-    for (size_t k = sa + 1; k < r.shape.size(); ++k) inner *= r.shape[k];
-    r.data.resize(static_cast<size_t>(outer * total * inner));
-    int64_t offset = 0;
-    for (size_t p = 0; p < pieces_.size(); ++p) {
-      const int64_t len = piece_len_[p];
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(&r.data[(o * total + offset) * inner], &pieces_[p][o * len * inner], sizeof(float) * len * inner);
-      offset += len;
-    }
-  }
-  pieces_.clear();
-  piece_len_.clear();
+  int64_t shape[FP_MAX_RANK];
+  int rank = 0;
+  result_.take(r.data, shape, rank);
+  r.shape.assign(shape, shape + rank);
   return r;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine.hpp"
+#include "frame_buffer.hpp"
 
 #include <functional>
 
@@ -39,10 +40,7 @@ struct Session::Impl {
  private:
   void start_from(size_t k);
   void sink(const fp_tensor& t);
-  std::vector<std::vector<float>> pieces_;
-  std::vector<int64_t> piece_len_;
-  fp_tensor first_{};
-  bool any_ = false;
+  FrameBuffer result_;
 };
 
 }  // namespace featpipe

@@ -2,7 +2,6 @@
 // same path with one push and a flush, so the two agree by construction.
 #include "session.hpp"
 
-#include <cstring>
 
 namespace featpipe {
 
@@ -14,17 +13,15 @@ struct Stream::Impl {
   sdk::Spec in_spec;
   std::vector<float> planar;  // pushed samples, planar [channel, time]
 
-  // Pull mode: frames waiting, kept frame-major [frame][outer][inner] so
-  // chunks append whatever the stream axis; laid out on pull.
-  std::vector<float> pending, pulled;
-  int64_t pending_frames = 0;
-  FramesView like{};          // shape of the last chunk (frames ignored)
-  int64_t outer = 1, inner = 1;
+  // Pull mode: frames waiting, and those handed out by the last pull.
+  FrameBuffer pending;
+  std::vector<float> pulled;
+  FramesView like{};  // the output's shape (frames ignored), for empty pulls
   std::function<void(const FramesView&)> callback;
   double latency = 0;
 
   void begin() {
-    pending_frames = 0;
+    pending.clear();
     s->begin(in_spec);
   }
 
@@ -38,22 +35,8 @@ struct Stream::Impl {
       callback(v);
       return;
     }
-    const int sa = v.stream_axis;
-    const int64_t len = v.shape[sa];
-    outer = sdk::span_of(t, 0, sa);
-    inner = sdk::span_of(t, sa + 1, t.rank);
     like = v;
-    const size_t need = static_cast<size_t>((pending_frames + len) * outer * inner);
-    if (pending.size() < need) pending.resize(std::max(need, pending.size() * 2));
-    float* dst = pending.data() + pending_frames * outer * inner;
-    if (outer == 1) {
-      std::memcpy(dst, t.data, sizeof(float) * static_cast<size_t>(len * inner));
-    } else {
-      for (int64_t f = 0; f < len; ++f)
-        for (int64_t o = 0; o < outer; ++o)
-          std::memcpy(dst + (f * outer + o) * inner, t.data + (o * len + f) * inner, sizeof(float) * static_cast<size_t>(inner));
-    }
-    pending_frames += len;
+    pending.append(t, v.stream_axis);
   }
 
   void push_planar(size_t frames) {
@@ -135,25 +118,11 @@ void Stream::push_s16(const int16_t* x, size_t frames) {
 FramesView Stream::pull() {
   Impl& m = *impl_;
   FramesView v = m.like;
-  if (m.pending_frames == 0 || m.callback) {
-    v.data = nullptr;
-    if (v.rank) v.shape[v.stream_axis] = 0;
-    return v;
-  }
-  const int64_t n = m.pending_frames;
-  v.shape[v.stream_axis] = n;
-  if (m.outer == 1) {
-    std::swap(m.pending, m.pulled);
-  } else {
-    const size_t need = static_cast<size_t>(n * m.outer * m.inner);
-    if (m.pulled.size() < need) m.pulled.resize(need);
-    for (int64_t f = 0; f < n; ++f)
-      for (int64_t o = 0; o < m.outer; ++o)
-        std::memcpy(m.pulled.data() + (o * n + f) * m.inner, m.pending.data() + (f * m.outer + o) * m.inner,
-                    sizeof(float) * static_cast<size_t>(m.inner));
-  }
+  v.data = nullptr;
+  if (v.rank) v.shape[v.stream_axis] = 0;
+  if (m.pending.frames() == 0 || m.callback) return v;
+  m.pending.take(m.pulled, v.shape, v.rank);
   v.data = m.pulled.data();
-  m.pending_frames = 0;
   return v;
 }
 
