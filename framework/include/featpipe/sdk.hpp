@@ -224,13 +224,6 @@ class Spec {
     a.value = value;
   }
 
-  // Elements of a tensor of this spec whose stream axis has length `n`.
-  int64_t count_with(int64_t stream_len) const {
-    int64_t n = 1;
-    for (int k = 0; k < s_.rank; ++k) n *= (k == s_.stream_axis ? stream_len : s_.shape[k]);
-    return n;
-  }
-
  private:
   fp_spec s_;
 };
@@ -263,15 +256,6 @@ inline fp_tensor view(float* data, std::initializer_list<int64_t> shape) {
   fp_tensor v{};
   v.data = data;
   for (int64_t d : shape) v.shape[v.rank++] = d;
-  return v;
-}
-
-// An empty (zero-length) output shaped like `spec` on its stream axis.
-inline fp_tensor empty_like(const Spec& spec) {
-  fp_tensor v{};
-  v.rank = spec.rank();
-  for (int k = 0; k < v.rank; ++k) v.shape[k] = k == spec.stream_axis() ? 0 : std::max<int64_t>(spec.dim(k), 0);
-  if (spec.stream_axis() < 0 && v.rank > 0) v.shape[0] = 0;
   return v;
 }
 
