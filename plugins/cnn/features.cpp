@@ -60,7 +60,6 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
     h_ = static_cast<int64_t>(sz[0]);
     w_ = static_cast<int64_t>(sz[1]);
     backend_ = open_backend(path_, layer_);
-    check_declared_size();
   }
 
   Spec configure(const Spec& in, fp_stream_info& info) override {
@@ -69,6 +68,9 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
                in.axes_text());
     sdk::check(in.dim(0) > 0, nullptr, "cnn.features needs a known channel count, got ", in.axes_text());
     check_size(in.dim(1), in.dim(2));
+    // The declared channel count gives a plainer message than a failed pass.
+    // Declared sizes are not checked: exported at 224 x 224, a convolutional
+    // model still runs (and gives feature maps) at other sizes.
     const Shape declared = backend_->input_shape();
     if (declared.size() == 4 && declared[1] > 0)
       sdk::check(in.dim(0) == declared[1], nullptr, "input has ", in.dim(0), " channels, the model ", path_,
@@ -130,16 +132,6 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
       throw Error(sdk::cat("input image is ", h < 0 ? "?" : std::to_string(h), "x", w < 0 ? "?" : std::to_string(w),
                            " (height x width) but the model runs at input_size [", h_, ", ", w_,
                            "]: resize/crop to that size first"),
-                  "input_size");
-  }
-
-  // A model built for one size says so; input_size must agree with it.
-  void check_declared_size() const {
-    const Shape d = backend_->input_shape();
-    if (d.size() != 4) return;
-    if ((d[2] > 0 && d[2] != h_) || (d[3] > 0 && d[3] != w_))
-      throw Error(sdk::cat("the model ", path_, " takes [height, width] ", shape_text(d, 2), ", not input_size [", h_,
-                           ", ", w_, "]"),
                   "input_size");
   }
 
