@@ -3,8 +3,9 @@
 #include "stages.hpp"
 
 #include <featpipe/sdk.hpp>
+#include <featpipe/version.h>  // built-in plugins carry featpipe's version
 
 using namespace featpipe::audio;
 
-FEATPIPE_PLUGIN("featpipe-audio", "0.1.0", decode_stage(), preemphasis_stage(), stft_stage(), mel_stage(),
+FEATPIPE_PLUGIN("featpipe-audio", FEATPIPE_VERSION, decode_stage(), preemphasis_stage(), stft_stage(), mel_stage(),
                 db_stage(), mfcc_stage(), deltas_stage(), fbank_stage(), cmvn_stage())

@@ -25,13 +25,19 @@ class Reader {
     throw std::runtime_error("malformed ONNX file (varint)");
   }
 
-  // Next field; for length-delimited fields `sub` gets the payload.
-  bool next(uint32_t& field, Reader& sub) {
+  // Next field; for length-delimited fields `sub` gets the payload, for
+  // varints `value` gets the number.
+  bool next(uint32_t& field, Reader& sub, uint64_t* value = nullptr) {
     if (done()) return false;
     uint64_t key = varint();
     field = static_cast<uint32_t>(key >> 3);
     switch (key & 7) {
-      case 0: varint(); sub = Reader(nullptr, nullptr); break;
+      case 0: {
+        uint64_t v = varint();
+        if (value) *value = v;
+        sub = Reader(nullptr, nullptr);
+        break;
+      }
       case 1: skip(8); sub = Reader(nullptr, nullptr); break;
       case 5: skip(4); sub = Reader(nullptr, nullptr); break;
       case 2: {
@@ -64,6 +70,35 @@ std::string value_info_name(Reader r) {
   return {};
 }
 
+// Each field `number` of message `r`, as a sub-reader.
+std::vector<Reader> fields(Reader r, uint32_t number) {
+  std::vector<Reader> out;
+  uint32_t f;
+  Reader sub(nullptr, nullptr);
+  while (r.next(f, sub))
+    if (f == number) out.push_back(sub);
+  return out;
+}
+
+// ValueInfoProto.type.tensor_type.shape.dim: dim_value, or -1 for a named
+// (dim_param) or absent size.
+std::vector<int64_t> value_info_dims(Reader r) {
+  std::vector<int64_t> dims;
+  for (Reader type : fields(r, 2))
+    for (Reader tensor : fields(type, 1))
+      for (Reader shape : fields(tensor, 2))
+        for (Reader dim : fields(shape, 1)) {
+          int64_t d = -1;
+          uint32_t f;
+          Reader sub(nullptr, nullptr);
+          uint64_t v = 0;
+          while (dim.next(f, sub, &v))
+            if (f == 1) d = static_cast<int64_t>(v);
+          dims.push_back(d);
+        }
+  return dims;
+}
+
 }  // namespace
 
 OnnxGraph read_onnx_graph(const std::string& path) {
@@ -77,6 +112,7 @@ OnnxGraph read_onnx_graph(const std::string& path) {
   OnnxGraph g;
   std::set<std::string> initializers;
   std::vector<std::string> inputs;
+  std::vector<std::vector<int64_t>> input_dims;
   uint32_t f;
   Reader sub(nullptr, nullptr);
   bool found = false;
@@ -105,14 +141,18 @@ OnnxGraph read_onnx_graph(const std::string& path) {
           if (tf == 8) initializers.insert(tsub.str());
       } else if (gf == 11) {
         inputs.push_back(value_info_name(gsub));
+        input_dims.push_back(value_info_dims(gsub));
       } else if (gf == 12) {
         g.outputs.push_back(value_info_name(gsub));
       }
     }
   }
   if (!found) throw std::runtime_error("not an ONNX model (no graph): " + path);
-  for (auto& i : inputs)
-    if (!initializers.count(i)) g.inputs.push_back(i);
+  for (size_t k = 0; k < inputs.size(); ++k)
+    if (!initializers.count(inputs[k])) {
+      g.inputs.push_back(inputs[k]);
+      g.input_dims.push_back(input_dims[k]);
+    }
   return g;
 }
 

@@ -2,5 +2,6 @@
 #include "stages.hpp"
 
 #include <featpipe/sdk.hpp>
+#include <featpipe/version.h>  // built-in plugins carry featpipe's version
 
-FEATPIPE_PLUGIN("featpipe-cnn", "0.1.0", featpipe::cnn::features_stage())
+FEATPIPE_PLUGIN("featpipe-cnn", FEATPIPE_VERSION, featpipe::cnn::features_stage())

@@ -2,5 +2,6 @@
 #include "stages.hpp"
 
 #include <featpipe/sdk.hpp>
+#include <featpipe/version.h>  // built-in plugins carry featpipe's version
 
-FEATPIPE_PLUGIN("featpipe-math", "0.1.0", featpipe::math::log_stage(), featpipe::math::pool_stage())
+FEATPIPE_PLUGIN("featpipe-math", FEATPIPE_VERSION, featpipe::math::log_stage(), featpipe::math::pool_stage())

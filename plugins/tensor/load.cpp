@@ -14,6 +14,7 @@
 // In-memory input (Session::run with a tensor) passes through unchanged.
 #include <featpipe/npy.hpp>
 #include <featpipe/sdk.hpp>
+#include <featpipe/version.h>  // built-in plugins carry featpipe's version
 
 #include <array>
 #include <new>
@@ -120,4 +121,4 @@ fp_stage_desc load_stage() { return sdk::stage<Load>(); }
 
 }  // namespace featpipe::tensor
 
-FEATPIPE_PLUGIN("featpipe-tensor", "0.1.0", featpipe::tensor::load_stage())
+FEATPIPE_PLUGIN("featpipe-tensor", FEATPIPE_VERSION, featpipe::tensor::load_stage())

@@ -1,0 +1,47 @@
+#include "backend.hpp"
+
+#include <featpipe/sdk.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <sstream>
+
+namespace featpipe::cnn {
+namespace {
+
+// A function-local static: backends register from static initializers of
+// other files, whose order is unspecified.
+std::vector<BackendEntry>& entries() {
+  static std::vector<BackendEntry> list;
+  return list;
+}
+
+bool opens(const BackendEntry& e, const std::string& ext) {
+  std::istringstream is(e.extensions);
+  for (std::string x; is >> x;)
+    if (x == ext) return true;
+  return false;
+}
+
+}  // namespace
+
+bool register_backend(const BackendEntry& entry) {
+  entries().push_back(entry);
+  return true;
+}
+
+std::unique_ptr<Backend> open_backend(const std::string& model, const std::string& layer) {
+  std::string ext = std::filesystem::path(model).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  // The highest-priority backend for the extension; for any other file the
+  // highest-priority backend of all, whose error then says what it expected.
+  const BackendEntry* best = nullptr;
+  for (int pass = 0; pass < 2 && !best; ++pass)
+    for (const auto& e : entries())
+      if ((pass == 1 || opens(e, ext)) && (!best || e.priority > best->priority)) best = &e;
+  if (!best) throw sdk::Error("internal: the cnn plugin was built without a backend", "model");
+  return best->open(model, layer);
+}
+
+}  // namespace featpipe::cnn

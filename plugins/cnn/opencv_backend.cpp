@@ -1,0 +1,167 @@
+// cnn.features' OpenCV DNN backend: ONNX models on the CPU. `layer` may be
+// an ONNX node output name (what Netron and onnx.load show), the node's
+// name, or OpenCV's own layer name ("onnx_node!...").
+#include "backend.hpp"
+#include "onnx_graph.hpp"
+
+#include <featpipe/sdk.hpp>
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace featpipe::cnn {
+namespace {
+
+using sdk::Error;
+
+std::string dims_text(const Shape& s) {
+  std::string t = "[";
+  for (size_t k = 0; k < s.size(); ++k) t += (k ? ", " : "") + std::to_string(s[k]);
+  return t + "]";
+}
+
+std::vector<int> int_dims(const Shape& s) { return std::vector<int>(s.begin(), s.end()); }
+
+class OpenCvBackend final : public Backend {
+ public:
+  OpenCvBackend(const std::string& path, const std::string& layer) : path_(path) {
+    try {
+      graph_ = read_onnx_graph(path_);
+      net_ = cv::dnn::readNetFromONNX(path_);
+    } catch (const cv::Exception& e) {
+      throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.err), "model");
+    } catch (const std::exception& e) {
+      throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
+    }
+    net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    map_names();
+    cv_layer_ = resolve_layer(layer);
+  }
+
+  Shape input_shape() const override { return graph_.input_dims.empty() ? Shape{} : graph_.input_dims[0]; }
+
+  ModelNames names() const override {
+    return {graph_.inputs.empty() ? "?" : graph_.inputs[0], cv_layer_, "OpenCV",
+            std::to_string(graph_.nodes.size()) + " ONNX nodes"};
+  }
+
+  Shape output_shape(const Shape& input) override {
+    cv::Mat zeros(int_dims(input), CV_32F, cv::Scalar(0));
+    cv::Mat out = run(zeros);
+    return Shape(out.size.p, out.size.p + out.dims);
+  }
+
+  OutputView forward(const float* data, const Shape& input) override {
+    cv::Mat blob(int_dims(input), CV_32F, const_cast<float*>(data));  // no copy; OpenCV only reads it
+    out_ = run(blob);
+    if (!out_.isContinuous()) out_ = out_.clone();
+    return {out_.ptr<float>(), Shape(out_.size.p, out_.size.p + out_.dims)};
+  }
+
+  std::vector<LayerInfo> layers(const Shape& input) override {
+    // getLayersShapes before any forward pass at this size gives wrong
+    // shapes after a pooling layer (OpenCV 4.6); plan the net first.
+    if (planned_ != input) output_shape(input);
+    std::vector<int> ids;
+    std::vector<std::vector<cv::dnn::MatShape>> ins, outs;
+    try {
+      net_.getLayersShapes(cv::dnn::MatShape(input.begin(), input.end()), ids, ins, outs);
+    } catch (const cv::Exception&) {
+      return {};
+    }
+    std::vector<LayerInfo> list;
+    std::set<std::string> shown;
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (ids[k] <= 0 || outs[k].empty()) continue;  // 0 is OpenCV's input layer
+      auto l = net_.getLayer(ids[k]);
+      auto it = onnx_name_.find(l->name);
+      const std::string name = it != onnx_name_.end() ? it->second : l->name;
+      if (!shown.insert(name).second) continue;
+      const auto& s = outs[k][0];
+      list.push_back({name, l->type, Shape(s.begin() + (s.empty() ? 0 : 1), s.end()), name != l->name ? l->name : ""});
+    }
+    return list;
+  }
+
+ private:
+  cv::Mat run(const cv::Mat& blob) {
+    try {
+      net_.setInput(blob);
+      cv::Mat out = net_.forward(cv_layer_);
+      planned_.assign(blob.size.p, blob.size.p + blob.dims);
+      return out;
+    } catch (const cv::Exception& e) {
+      throw Error(sdk::cat("OpenCV DNN cannot run ", path_, " on an input ",
+                           dims_text(Shape(blob.size.p + 1, blob.size.p + blob.dims)), " (does the model take ",
+                           blob.size[1], " channels at this size?): ", e.err));
+    }
+  }
+
+  // OpenCV names a layer "onnx_node!<node name>" (or "!<first output>"
+  // when the node has no name) and keeps graph outputs under their own
+  // names; map those back to ONNX output names.
+  void map_names() {
+    for (const auto& n : graph_.nodes) {
+      if (n.outputs.empty()) continue;
+      const std::string& out0 = n.outputs[0];
+      for (const std::string& cv_name : {"onnx_node!" + n.name, "onnx_node!" + out0, out0, n.name}) {
+        if (cv_name.empty() || cv_name == "onnx_node!" || net_.getLayerId(cv_name) < 0) continue;
+        by_output_.emplace(out0, cv_name);
+        if (!n.name.empty()) by_output_.emplace(n.name, cv_name);
+        onnx_name_.emplace(cv_name, out0);
+        break;
+      }
+    }
+  }
+
+  std::string resolve_layer(const std::string& layer) {
+    if (layer.empty()) {
+      auto outs = net_.getUnconnectedOutLayersNames();
+      sdk::check(outs.size() == 1, "layer", "the model has ", outs.size(), " outputs: choose one with `layer`");
+      return outs[0];
+    }
+    if (net_.getLayerId(layer) >= 0) return layer;
+    auto it = by_output_.find(layer);
+    if (it != by_output_.end()) return it->second;
+    // Produced by a node OpenCV folded away (Constant, Shape, ...) or not in
+    // the model at all.
+    std::string names;
+    int shown = 0;
+    for (const auto& n : graph_.nodes)
+      if (!n.outputs.empty() && by_output_.count(n.outputs[0]) && shown++ < 12) names += "\n  " + n.outputs[0];
+    for (const auto& n : graph_.nodes)
+      if (std::find(n.outputs.begin(), n.outputs.end(), layer) != n.outputs.end())
+        throw Error(sdk::cat("layer '", layer, "' (output of ", n.op_type, " node '", n.name,
+                             "') is not a layer OpenCV DNN keeps (folded or fused at import); layers:", names,
+                             shown > 12 ? "\n  ... (featpipe validate lists all)" : ""),
+                    "layer");
+    throw Error(sdk::cat("no layer '", layer, "' in ", path_, "; layers:", names,
+                         shown > 12 ? "\n  ... (featpipe validate lists all)" : ""),
+                "layer");
+  }
+
+  std::string path_, cv_layer_;
+  OnnxGraph graph_;
+  cv::dnn::Net net_;
+  std::map<std::string, std::string> by_output_;  // ONNX output/node name -> OpenCV layer
+  std::map<std::string, std::string> onnx_name_;  // OpenCV layer -> ONNX output name
+  cv::Mat out_;
+  Shape planned_;  // the input shape of the last forward pass
+};
+
+std::unique_ptr<Backend> open_opencv(const std::string& model, const std::string& layer) {
+  return std::make_unique<OpenCvBackend>(model, layer);
+}
+
+[[maybe_unused]] const bool registered = register_backend({"opencv", ".onnx", 0, &open_opencv});
+
+}  // namespace
+
+}  // namespace featpipe::cnn
