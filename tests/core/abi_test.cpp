@@ -298,6 +298,14 @@ TEST(PluginIndex, OnlyUsedPluginsLoadAndStaleIndexesAreCaught) {
   r = test::run_shell(env + " validate " + test::quote((dir / "ok.yaml").string()));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("lists stage 'test.ghost', which the plugin does not provide: the index is out of date"), std::string::npos) << r.err;
+
+  // The index records the ABI it was written for; one of ABI 1 (a bare
+  // number) is not trusted: the plugins load as if there were none.
+  EXPECT_NE(index.find("\"major\": " + std::to_string(FP_ABI_MAJOR)), std::string::npos) << index;
+  patched.replace(patched.find("\"abi\": {"), std::string("\"abi\": {").size(), "\"abi\": 1, \"was\": {");
+  test::write_text(dir / "plugins" / "featpipe-plugins.index", patched);
+  r = test::run_shell(env + " validate " + test::quote((dir / "ok.yaml").string()));
+  EXPECT_EQ(r.exit_code, 0) << r.err << patched;
 }
 
 TEST(PluginIndex, BuiltInIndexMatchesThePlugins) {

@@ -286,9 +286,9 @@ struct fp_stage {
    * Same ownership as push. */
   fp_status (*flush)(fp_stage *st, fp_tensor *out);
 
-  /* [stage-thread] After a call returned FP_ERROR (or `create` gave an
-   * instance whose `configure` fails): the message, and the parameter it
-   * concerns (or NULL). Owned by the stage, valid until its next call. */
+  /* [stage-thread] After a call returned FP_ERROR: the message, and the
+   * parameter it concerns (or NULL). Owned by the stage and rewritten by
+   * its calls, so valid until the next call on the instance. */
   const char *(*error)(const fp_stage *st, const char **param);
 
   /* [stage-thread] Optional (NULL allowed), after configure: extra text for
