@@ -86,10 +86,8 @@ void Session::Impl::finish(size_t k) {
   for (; k < stages.size(); ++k) {
     if (k < whole_.size() && whole_[k].frames() > 0) {
       fp_tensor all{};
-      int64_t shape[FP_MAX_RANK];
-      whole_[k].take(joined_, shape, all.rank);
+      whole_[k].take(joined_, all.shape, all.rank);
       all.data = joined_.data();
-      std::copy(shape, shape + all.rank, all.shape);
       fp_tensor out{};
       stages[k].check(stages[k].get()->push(stages[k].get(), &all, &out));
       if (check_each && !empty(out)) check_finite(out, k);
