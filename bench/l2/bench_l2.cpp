@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   std::vector<fp_value> values(desc->param_count);
   for (uint32_t k = 0; k < desc->param_count; ++k) {
     fp_value& v = values[k];
+    v.struct_size = sizeof v;
     v.name = desc->params[k].name;
     v.type = desc->params[k].type;
     if (std::strcmp(v.name, "axis") == 0) v.s = "-1";
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
   in.stream_axis = -1;
   fp_spec out{};
   fp_stream_info info{};
+  info.struct_size = sizeof info;
   if (st->configure(st, &in, &out, &info) != FP_OK || st->start(st, &in, &out) != FP_OK)
     die(std::string("configure failed: ") + st->error(st, nullptr));
 

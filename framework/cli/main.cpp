@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"featpipe " FEATPIPE_VERSION " — feature pipelines for speech and image classifiers", "featpipe"};
-  app.set_version_flag("--version", "featpipe " FEATPIPE_VERSION " (plugin ABI " + std::to_string(FP_ABI_VERSION) + ")");
+  app.set_version_flag("--version", "featpipe " FEATPIPE_VERSION " (plugin ABI " FP_ABI_VERSION_STRING ")");
   app.require_subcommand(1);
   app.footer("Run `featpipe COMMAND --help` for a command's options.");
 

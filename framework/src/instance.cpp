@@ -8,17 +8,7 @@ namespace {
 
 bool empty(const fp_tensor& t) { return t.data == nullptr || sdk::numel(t) == 0; }
 
-// Index of the first NaN/Inf, or -1. Bit test: vectorizes, no FP traps.
-int64_t first_nonfinite(const fp_tensor& t) {
-  const int64_t n = sdk::numel(t);
-  const auto* bits = reinterpret_cast<const uint32_t*>(t.data);
-  uint32_t any = 0;
-  for (int64_t k = 0; k < n; ++k) any |= ((bits[k] & 0x7f800000u) == 0x7f800000u);
-  if (!any) return -1;
-  for (int64_t k = 0; k < n; ++k)
-    if (!std::isfinite(t.data[k])) return k;
-  return -1;
-}
+int64_t first_nonfinite(const fp_tensor& t) { return sdk::first_nonfinite(t.data, sdk::numel(t)); }
 
 }  // namespace
 
@@ -28,6 +18,7 @@ Session::Impl::Impl(std::shared_ptr<const Pipeline> pipe) : keep(std::move(pipe)
     stages.emplace_back(def, p.file);
     fp_spec out{};
     fp_stream_info info{};
+    info.struct_size = sizeof info;
     StageHandle& h = stages.back();
     h.check(h.get()->configure(h.get(), &def.in.raw(), &out, &info));
   }
@@ -43,6 +34,7 @@ void Session::Impl::start_from(size_t k) {
   source_samples = 0;
   media_seconds = 0;
   saw_nonfinite = false;
+  for (FrameBuffer& b : whole_) b.clear();  // left over when an input failed
 }
 
 void Session::Impl::begin_file(const std::string& path) {
@@ -55,6 +47,7 @@ void Session::Impl::begin_file(const std::string& path) {
 }
 
 void Session::Impl::begin(const sdk::Spec& in) {
+  in_ = in;
   fp_spec out{};
   stages[0].check(stages[0].get()->start(stages[0].get(), &in.raw(), &out));
   specs[0] = out;
@@ -78,6 +71,11 @@ void Session::Impl::push(size_t k, fp_tensor& t) {
     sink(t);
     return;
   }
+  if (stages[k].def().stream.whole_input) {  // handed over in one push by finish()
+    if (whole_.size() < stages.size()) whole_.resize(stages.size());
+    whole_[k].append(t, (k ? specs[k - 1] : in_).stream_axis());
+    return;
+  }
   fp_tensor out{};
   stages[k].check(stages[k].get()->push(stages[k].get(), &t, &out));
   if (check_each && !empty(out)) check_finite(out, k);
@@ -86,6 +84,15 @@ void Session::Impl::push(size_t k, fp_tensor& t) {
 
 void Session::Impl::finish(size_t k) {
   for (; k < stages.size(); ++k) {
+    if (k < whole_.size() && whole_[k].frames() > 0) {
+      fp_tensor all{};
+      whole_[k].take(joined_, all.shape, all.rank);
+      all.data = joined_.data();
+      fp_tensor out{};
+      stages[k].check(stages[k].get()->push(stages[k].get(), &all, &out));
+      if (check_each && !empty(out)) check_finite(out, k);
+      push(k + 1, out);
+    }
     fp_tensor out{};
     stages[k].check(stages[k].get()->flush(stages[k].get(), &out));
     if (check_each && !empty(out)) check_finite(out, k);

@@ -61,6 +61,7 @@ void configure_step(Pipeline::Impl& p, StepDef& s, const sdk::Spec& in, const St
   StageHandle h(s, p.file);
   fp_spec out{};
   fp_stream_info info{};
+  info.struct_size = sizeof info;
   fp_status st = h.get()->configure(h.get(), &in.raw(), &out, &info);
   if (st != FP_OK) {
     const char* param = nullptr;
@@ -174,7 +175,7 @@ void load_pipeline(Pipeline::Impl& p, const std::string& text, const LoadOptions
   // Agree shapes along the chain.
   for (size_t k = 0; k < p.steps.size(); ++k) {
     StepDef& s = p.steps[k];
-    const bool is_source = s.stage->desc->extensions != nullptr;
+    const bool is_source = (s.stage->desc->flags & FP_STAGE_SOURCE) != 0;
     sdk::Spec in;
     if (k == 0) {
       p.source = is_source;

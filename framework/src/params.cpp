@@ -213,6 +213,7 @@ const std::vector<fp_value>& ResolvedParams::raw() {
   ptrs_.reserve(values.size());
   for (const auto& pv : values) {
     fp_value v{};
+    v.struct_size = sizeof v;
     v.name = pv.desc->name;
     v.type = pv.desc->type;
     v.is_null = pv.is_null;

@@ -13,6 +13,11 @@ StageHandle::StageHandle(const StepDef& def, const std::string& file) : def_(&de
   auto values = const_cast<StepDef&>(def).params.raw();
   st_ = def.stage->desc->create(values.data(), static_cast<uint32_t>(values.size()));
   if (!st_) throw Error(where(file, def.mark) + ": " + def.context + ": could not create the stage (out of memory)");
+  if (!FP_HAS_FIELD(st_, fp_stage, get_extension)) {  // plugin.h, rule 2: 2.0's fields are all there
+    const std::string size = std::to_string(st_->struct_size);
+    if (FP_HAS_FIELD(st_, fp_stage, destroy)) st_->destroy(st_);
+    throw Error(where(file, def.mark) + ": " + def.context + ": malformed instance (fp_stage.struct_size " + size + ")");
+  }
 }
 
 StageHandle::~StageHandle() {
@@ -66,7 +71,8 @@ double Pipeline::latency_samples() const { return impl_->latency; }
 std::vector<std::string> Pipeline::extensions() const {
   if (!impl_->source) return {};
   std::vector<std::string> out;
-  for (const auto& e : util::split(impl_->steps.front().stage->desc->extensions, ' '))
+  const char* types = impl_->steps.front().stage->desc->extensions;
+  for (const auto& e : util::split(types ? types : "", ' '))
     if (!e.empty()) out.push_back(util::lower(e));
   return out;
 }
@@ -74,7 +80,7 @@ std::vector<std::string> Pipeline::extensions() const {
 std::string Pipeline::provenance_json() const {
   nlohmann::json j;
   j["featpipe_version"] = FEATPIPE_VERSION;
-  j["plugin_abi"] = FP_ABI_VERSION;
+  j["plugin_abi"] = FP_ABI_VERSION_STRING;
   j["pipeline"] = {{"file", impl_->file}, {"name", impl_->name}, {"sha256", util::sha256_hex(impl_->text)}};
   auto steps = nlohmann::json::array();
   for (const auto& s : impl_->steps) {

@@ -7,7 +7,9 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <fstream>
@@ -18,6 +20,53 @@
 namespace fs = std::filesystem;
 
 namespace featpipe {
+
+std::string abi_text(const fp_version& v) {
+  if (v.major < 2) return std::to_string(v.major);
+  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
+}
+
+namespace {
+
+// Bytes up to and including `field`: what a struct of ABI 2.0 holds at least.
+#define FP_SIZE_THROUGH(type, field) (offsetof(type, field) + sizeof(static_cast<type*>(nullptr)->field))
+
+// Copies an array of `count` structs written with their own struct_size into
+// this build's layout (plugin.h, rule 2). Throws when smaller than 2.0's.
+template <class T>
+std::vector<T> copy_structs(const T* first, uint32_t count, size_t min_size, const std::string& what,
+                            const std::string& file) {
+  std::vector<T> out(count);  // value-initialized: missing fields are zero
+  if (!count) return out;
+  const size_t stride = first->struct_size;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(first);
+  for (uint32_t k = 0; k < count; ++k) {
+    const T* from = reinterpret_cast<const T*>(bytes + k * stride);
+    if (from->struct_size != stride || stride < min_size)
+      throw Error("plugin " + file + ": malformed " + what + " (struct_size " + std::to_string(from->struct_size) +
+                  "; ABI " FP_ABI_VERSION_STRING " needs at least " + std::to_string(min_size) + ", the same for every entry)");
+    std::memcpy(&out[k], from, std::min(stride, sizeof(T)));
+    out[k].struct_size = sizeof(T);
+  }
+  return out;
+}
+
+// The engine's copy of what the plugin declared, checked.
+void read_descriptors(LoadedPlugin& lp, const fp_plugin* p) {
+  lp.raw = p;
+  lp.copy = copy_structs(p, 1, FP_SIZE_THROUGH(fp_plugin, get_extension), "fp_plugin", lp.file).front();
+  lp.stages = copy_structs(p->stages, p->stage_count, FP_SIZE_THROUGH(fp_stage_desc, create), "fp_stage_desc", lp.file);
+  for (fp_stage_desc& d : lp.stages) {
+    if (!d.name || !d.create) throw Error("plugin " + lp.file + ": a stage without a name or a create function");
+    lp.params.push_back(copy_structs(d.params, d.param_count, FP_SIZE_THROUGH(fp_param_desc, doc),
+                                     "fp_param_desc of " + std::string(d.name), lp.file));
+    d.params = lp.params.back().data();
+  }
+  lp.copy.stages = lp.stages.data();
+  lp.plugin = &lp.copy;
+}
+
+}  // namespace
 
 const LoadedPlugin& open_plugin(const std::string& file) {
   static std::mutex mu;
@@ -44,16 +93,25 @@ const LoadedPlugin& open_plugin(const std::string& file) {
     dlclose(handle);
     throw Error("plugin " + canon + ": entry point returned nothing");
   }
-  if (p->abi_version != FP_ABI_VERSION) {
-    const unsigned got = p->abi_version;
+  // Only the version is read from a plugin of another major.
+  if (p->abi.major != FP_ABI_MAJOR) {
+    const std::string got = abi_text(p->abi);
     dlclose(handle);
-    throw Error("plugin " + canon + ": built for plugin ABI version " + std::to_string(got) +
-                ", this featpipe " FEATPIPE_VERSION " loads ABI version " + std::to_string(FP_ABI_VERSION) +
-                " (rebuild the plugin against this featpipe's SDK)");
+    throw Error("plugin " + canon + ": built for plugin ABI " + got + ", this featpipe " FEATPIPE_VERSION
+                " loads plugin ABI " FP_STRINGIFY(FP_ABI_MAJOR) ".x (it is " FP_ABI_VERSION_STRING
+                "; rebuild the plugin against this featpipe's SDK)");
   }
   auto lp = std::make_unique<LoadedPlugin>();
   lp->file = canon;
-  lp->plugin = p;
+  try {
+    read_descriptors(*lp, p);
+  } catch (...) {
+    dlclose(handle);
+    throw;
+  }
+  init_host(lp->host, lp->copy.name ? lp->copy.name : canon);
+  if (lp->copy.init && lp->copy.init(&lp->host.host) != FP_OK)  // kept open: init may have started things
+    throw Error("plugin " + canon + ": its init refused to start (its log lines say why)");
   return *cache.emplace(canon, std::move(lp)).first->second;
 }
 
@@ -98,7 +156,10 @@ std::vector<PluginFile> default_plugins() {
     std::error_code ec;
     if (fs::is_regular_file(fs::path(dir) / kPluginIndexName, ec)) {
       index = nlohmann::json::parse(util::read_file((fs::path(dir) / kPluginIndexName).string()), nullptr, false);
-      if (index.is_discarded() || index.value("abi", 0u) != FP_ABI_VERSION || !index.contains("plugins")) index = {};
+      // Written by an engine of this ABI major (older indexes had a number).
+      const bool ours = !index.is_discarded() && index.contains("abi") && index["abi"].is_object() &&
+                        index["abi"].value("major", 0u) == unsigned(FP_ABI_MAJOR);
+      if (!ours || !index.contains("plugins")) index = {};
     }
     for (const auto& f : files) {
       PluginFile pf;
@@ -117,7 +178,7 @@ std::vector<PluginFile> default_plugins() {
 void write_plugin_index(const std::string& dir) {
   std::vector<std::string> files;
   add_folder(dir, files);
-  nlohmann::json index = {{"abi", FP_ABI_VERSION}, {"plugins", nlohmann::json::object()}};
+  nlohmann::json index = {{"abi", {{"major", FP_ABI_MAJOR}, {"minor", FP_ABI_MINOR}}}, {"plugins", nlohmann::json::object()}};
   StageSet all;  // duplicates are an error here too
   for (const auto& f : files) {
     const LoadedPlugin& p = open_plugin(f);

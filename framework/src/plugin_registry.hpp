@@ -4,21 +4,36 @@
 
 #include <featpipe/plugin.h>
 
+#include "host.hpp"
+
 #include <map>
 #include <string>
 #include <vector>
 
 namespace featpipe {
 
+// A loaded plugin. `plugin` is the engine's copy of what the plugin
+// declared, in this build's layout (plugin.h, rule 2: fields the plugin's
+// minor lacks are zero, later ones dropped), so the rest of the engine
+// indexes stages[] and params[] plainly.
 struct LoadedPlugin {
   std::string file;  // canonical path
   const fp_plugin* plugin = nullptr;
+  const fp_plugin* raw = nullptr;  // as the plugin returned it
+  fp_plugin copy{};
+  std::vector<fp_stage_desc> stages;
+  std::vector<std::vector<fp_param_desc>> params;
+  PluginHost host;  // what init() was given
 };
 
 // Opens a plugin file once per process (handles are never closed: stage
-// code must stay mapped while any instance lives). Throws Error naming the
-// file: not loadable, no entry symbol, other ABI version.
+// code must stay mapped while any instance lives) and calls its init.
+// Throws Error naming the file: not loadable, no entry symbol, another ABI
+// major, malformed descriptors, init refused.
 const LoadedPlugin& open_plugin(const std::string& file);
+
+// "2.0.0"; "1" for a plugin of ABI 1, whose header had a single number.
+std::string abi_text(const fp_version& v);
 
 std::string builtin_plugin_dir();
 

@@ -41,6 +41,11 @@ struct Session::Impl {
   void start_from(size_t k);
   void sink(const fp_tensor& t);
   FrameBuffer result_;
+  // Whole-input steps (fp_stream_info.whole_input): their input, joined
+  // along the stream axis and pushed once at the end.
+  std::vector<FrameBuffer> whole_;
+  std::vector<float> joined_;
+  sdk::Spec in_;  // the input spec given to begin()
 };
 
 }  // namespace featpipe

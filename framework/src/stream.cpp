@@ -99,6 +99,7 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
     StageHandle probe(def, m.pipe->file());
     fp_spec out{};
     fp_stream_info info{};
+    info.struct_size = sizeof info;
     probe.check(probe.get()->configure(probe.get(), &m.in_spec.raw(), &out, &info));
     const double rest = stream_latency(m.pipe->impl().steps, 1);
     m.latency = static_cast<double>(info.lookahead) + (info.hop > 0 ? info.hop : 1.0) * rest;

@@ -9,7 +9,8 @@
 //   y = (x − mean) / sqrt(var)   (norm_vars; y = x − mean without)
 // with population statistics (divide by N) in double precision.
 //   - window null: statistics of the whole utterance (needs the whole
-//     input). var is floored at 1e-20 as Kaldi's apply-cmvn does.
+//     input, which the engine hands over in one push). var is floored at
+//     1e-20 as Kaldi's apply-cmvn does.
 //   - window W: Kaldi's sliding window ≡ torchaudio.functional.
 //     sliding_window_cmn(x, W, min_window, center, norm_vars): with center
 //     false, frame t uses frames [t − W, t] (W + 1 frames), but at the start
@@ -177,7 +178,6 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     check(in.rank() >= 2, nullptr, "norm.cmvn takes features [..., frame, feature], got ", in.axes_text());
     width_ = in.dim(in.rank() - 1);  // -1 until data (e.g. after tensor.load)
-    axis_ = in.rank() - 2;
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
     if (window_ == 0) {
       info.whole_input = 1;
@@ -188,20 +188,16 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
     return in;
   }
 
-  void reset() override {
-    whole_.clear();
-    sliding_.clear();
-  }
+  void reset() override { sliding_.clear(); }
 
   void push(fp_tensor& in, fp_tensor& out) override {
     if (in.shape[in.rank - 1] != width_) {
       check(sliding_.empty(), nullptr, "norm.cmvn: the feature size changed within one input");
       width_ = in.shape[in.rank - 1];
     }
-    if (window_ == 0) {
-      whole_.add(in, axis_);
+    if (window_ == 0) {  // `in` is the whole utterance (whole_input)
+      utterance(in);
       out = in;
-      out.shape[in.rank - 2] = 0;
       return;
     }
     const int64_t frames = in.shape[in.rank - 2];
@@ -218,14 +214,7 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
 
   void flush(fp_tensor& out) override {
     out = fp_tensor{};
-    if (window_ == 0) {
-      if (!whole_.empty()) {
-        whole_.take(out);
-        utterance(out);
-      }
-      return;
-    }
-    if (sliding_.empty()) return;
+    if (window_ == 0 || sliding_.empty()) return;
     out_.clear();
     for (Sliding& s : sliding_) s.flush(out_);
     finish(out);
@@ -270,8 +259,6 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
   int64_t window_, min_window_;
   bool center_, means_, vars_;
   int64_t width_ = 0;
-  int axis_ = 0;
-  WholeInput whole_;
   std::vector<Sliding> sliding_;
   std::vector<float> out_;
   fp_tensor shape_{};

@@ -6,7 +6,8 @@
 // y = m · log10(max(x, amin)), m = 10 (power) or 20 (magnitude), ref 1.
 // With top_db, y = max(y, max(y) − top_db) where max(y) is over the whole
 // input (as torchaudio for one utterance [.., frame, feature] or
-// [channel, ...]): the stage then needs the whole input (batch-only).
+// [channel, ...]): the stage then needs the whole input (batch-only; the
+// engine hands it over in one push).
 // Without top_db it is element-wise and streams.
 #include "dsp.hpp"
 #include "stages.hpp"
@@ -41,38 +42,25 @@ class Db final : public sdk::Stage, public sdk::StageDefaults {
     check(in.rank() >= 1, nullptr, "audio.db takes a tensor, got a scalar");
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
     info.whole_input = top_db_ >= 0 ? 1 : 0;
-    axis_ = std::max(in.stream_axis(), 0);
     return in;
   }
-
-  void reset() override { whole_.clear(); }
 
   void push(fp_tensor& in, fp_tensor& out) override {
     const int64_t n = sdk::numel(in);
     for (int64_t k = 0; k < n; ++k) in.data[k] = mult_ * std::log10(std::max(in.data[k], amin_));
     out = in;
     if (top_db_ < 0) return;
-    whole_.add(in, axis_);  // whole input: emitted at flush
-    out.shape[std::min(axis_, in.rank - 1)] = 0;
-  }
-
-  void flush(fp_tensor& out) override {
-    out = fp_tensor{};
-    if (top_db_ < 0 || whole_.empty()) return;
-    whole_.take(out);
-    const int64_t n = sdk::numel(out);
+    // top_db: `in` is the whole input (whole_input).
     float peak = -std::numeric_limits<float>::infinity();
-    for (int64_t k = 0; k < n; ++k) peak = std::max(peak, out.data[k]);
+    for (int64_t k = 0; k < n; ++k) peak = std::max(peak, in.data[k]);
     const float floor = peak - static_cast<float>(top_db_);
-    for (int64_t k = 0; k < n; ++k) out.data[k] = std::max(out.data[k], floor);
+    for (int64_t k = 0; k < n; ++k) in.data[k] = std::max(in.data[k], floor);
   }
 
  private:
   float mult_;
   double top_db_;
   float amin_;
-  int axis_ = 0;  // the stream axis (0 without one)
-  WholeInput whole_;
 };
 
 }  // namespace

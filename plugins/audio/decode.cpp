@@ -147,6 +147,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       "(very high quality) when sample_rate differs from the file's";
   static constexpr const char* kExample = "- use: audio.decode\n  with: {sample_rate: 16000}";
   static constexpr const char* kExtensions = "wav flac ogg oga opus mp3 aiff aif aifc au snd caf w64 rf64";
+  static constexpr uint32_t kFlags = FP_STAGE_SOURCE;
   static constexpr fp_param_desc kParams[] = {
       sdk::Param::Int("sample_rate", "null").nullable().range(1, 1e7).unit("Hz")
           .doc("output sample rate; null keeps the file's"),
@@ -304,7 +305,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check(!file_mode_, nullptr, "audio.decode: push() after open_file()");
     const int64_t n = in.shape[in.rank - 1];
     const int64_t ch = in.rank == 2 ? in.shape[0] : 1;
-    if (!all_finite(in.data, n * ch)) check_finite(in.data, n * ch, "the input");
+    check_finite(in.data, n * ch, "the input");
     const float* x = in.data;
     int64_t out_ch = ch;
     if (mono_ && ch > 1) {  // mean of channels
@@ -386,11 +387,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
 
   // Refuses NaN and infinite samples (float files), naming the first.
   static void check_block(const float* x, int64_t got, int ch, int64_t total, const std::string& name) {
-    if (all_finite(x, got * ch)) return;
-    for (int64_t k = 0; k < got * ch; ++k)
-      if (!std::isfinite(x[k]))
-        throw Error(sdk::cat("'", name, "' contains ", std::isnan(x[k]) ? "NaN" : "infinite",
-                             " samples (first at frame ", total + k / ch, ch > 1 ? sdk::cat(", channel ", k % ch) : "", ")"));
+    const int64_t k = sdk::first_nonfinite(x, got * ch);
+    if (k < 0) return;
+    throw Error(sdk::cat("'", name, "' contains ", std::isnan(x[k]) ? "NaN" : "infinite",
+                         " samples (first at frame ", total + k / ch, ch > 1 ? sdk::cat(", channel ", k % ch) : "", ")"));
   }
 
   // libsndfile reads a WAV whose data chunk runs past the end of the file

@@ -290,35 +290,9 @@ std::vector<double> kaldi_mel_banks(int64_t num_bins, int64_t padded, double sam
   return fb;
 }
 
-void WholeInput::add(const fp_tensor& in, int axis) {
-  axis_ = std::clamp(axis, 0, std::max(in.rank - 1, 0));
-  shape_ = in;
-  frames_ += in.rank > 0 ? in.shape[axis_] : 1;
-  chunks_.emplace_back(in.data, in.data + sdk::numel(in));
-}
-
-void WholeInput::take(fp_tensor& out) {
-  const int sa = axis_;
-  const int64_t outer = sdk::span_of(shape_, 0, sa), inner = sdk::span_of(shape_, sa + 1, shape_.rank);
-  all_.resize(static_cast<size_t>(outer * frames_ * inner));
-  int64_t at = 0;
-  for (const auto& c : chunks_) {
-    const int64_t len = outer * inner > 0 ? static_cast<int64_t>(c.size()) / (outer * inner) : 0;
-    for (int64_t o = 0; o < outer; ++o)
-      std::copy_n(c.data() + o * len * inner, len * inner, all_.data() + (o * frames_ + at) * inner);
-    at += len;
-  }
-  out = shape_;
-  out.data = all_.data();
-  if (out.rank > 0) out.shape[sa] = frames_;
-  chunks_.clear();
-  frames_ = 0;
-}
-
 void check_finite(const float* x, int64_t n, const char* what) {
-  for (int64_t k = 0; k < n; ++k)
-    if (!std::isfinite(x[k]))
-      throw sdk::Error(sdk::cat(what, " contains ", std::isnan(x[k]) ? "NaN" : "infinite", " sample at index ", k));
+  const int64_t k = sdk::first_nonfinite(x, n);
+  if (k >= 0) throw sdk::Error(sdk::cat(what, " contains ", std::isnan(x[k]) ? "NaN" : "infinite", " sample at index ", k));
 }
 
 }  // namespace featpipe::audio

@@ -221,37 +221,6 @@ inline int64_t leading_count(const fp_tensor& t, int trailing) {
   return n;
 }
 
-// Collects the chunks of a whole input (stages that need all of it, e.g.
-// top_db or per-utterance CMVN) and concatenates them along the stream
-// axis at the end.
-class WholeInput {
- public:
-  void clear() { chunks_.clear(); frames_ = 0; }
-  bool empty() const { return chunks_.empty(); }
-  void add(const fp_tensor& in, int axis);
-  // The concatenation: `out` views a buffer owned by this object.
-  void take(fp_tensor& out);
-
- private:
-  int axis_ = 0;
-  fp_tensor shape_{};
-  int64_t frames_ = 0;
-  std::vector<std::vector<float>> chunks_;
-  std::vector<float> all_;
-};
-
-// True when no value is NaN or infinite: an integer max over the exponent
-// bits, which vectorizes (a float test with an early exit does not).
-inline bool all_finite(const float* x, int64_t n) {
-  uint32_t worst = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    uint32_t bits;
-    std::memcpy(&bits, x + k, sizeof bits);
-    worst = std::max(worst, bits & 0x7f800000u);
-  }
-  return worst != 0x7f800000u;
-}
-
 // Throws when a float is NaN or infinite, naming what it came from.
 void check_finite(const float* x, int64_t n, const char* what);
 

@@ -62,6 +62,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       "ignored, as PIL/torchvision do. Also takes in-memory frames [channel, height, width].";
   static constexpr const char* kExample = "- use: image.decode\n  with: {color: rgb}";
   static constexpr const char* kExtensions = "png jpg jpeg jpe bmp dib tif tiff webp";
+  static constexpr uint32_t kFlags = FP_STAGE_SOURCE;
   static constexpr fp_param_desc kParams[] = {
       Param::Choice("color", "rgb", "rgb|bgr|gray").doc("channel layout of the output: rgb, bgr or gray"),
       Param::Float("scale", "null").nullable().range(1e-30, 1e30)

@@ -5,8 +5,8 @@
 //        (cirtorch's gem, eps 1e-6); p = 1 is the mean of the clamped values,
 //        large p tends to max.
 // Sums are accumulated in double. Over the stream axis it needs the whole
-// input; otherwise it pools each chunk (hop 1).
-#include "slices.hpp"
+// input (the engine hands it over in one push); otherwise it pools each
+// chunk (hop 1).
 #include "stages.hpp"
 
 #include <featpipe/sdk.hpp>
@@ -52,8 +52,8 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
       sdk::check(!listed[k], "axes", "axis '", in.axis(k), "' is listed twice");
       listed[k] = pooled_[k] = true;
     }
-    stream_axis_ = in.stream_axis();
-    whole_ = stream_axis_ >= 0 && pooled_[stream_axis_];
+    const int stream_axis = in.stream_axis();
+    const bool whole = stream_axis >= 0 && pooled_[stream_axis];
     sdk::Spec out = in;
     for (int k = in.rank() - 1; k >= 0; --k)
       if (pooled_[k]) out.remove(k);
@@ -61,26 +61,12 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
     // what a source step receives, not a tensor passed between steps).
     scalar_ = out.rank() == 0;
     if (scalar_) out.append("value", 1);
-    info.whole_input = whole_ ? 1 : 0;
-    info.hop = stream_axis_ >= 0 && !whole_ ? 1 : 0;
+    info.whole_input = whole ? 1 : 0;
+    info.hop = stream_axis >= 0 && !whole ? 1 : 0;
     return out;
   }
-  void reset() override { pending_.clear(); }
 
-  void push(fp_tensor& in, fp_tensor& out) override {
-    if (whole_) {
-      pending_.add(in, stream_axis_);
-      out = fp_tensor{};  // nothing before the end
-      return;
-    }
-    pool(in, out);
-  }
-  void flush(fp_tensor& out) override {
-    out = fp_tensor{};
-    if (!whole_ || pending_.empty()) return;
-    const fp_tensor all = pending_.take(joined_);
-    pool(all, out);
-  }
+  void push(fp_tensor& in, fp_tensor& out) override { pool(in, out); }
 
  private:
   enum class Op { kAvg, kMax, kGem };
@@ -150,11 +136,8 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
   std::vector<std::string> axes_text_;
   double p_;
   bool pooled_[FP_MAX_RANK] = {};
-  int stream_axis_ = -1;
-  bool whole_ = false;
   bool scalar_ = false;  // every axis pooled
-  norm::StreamBuffer pending_;
-  std::vector<float> joined_, values_;
+  std::vector<float> values_;
   std::vector<double> acc_;
 };
 

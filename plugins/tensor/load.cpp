@@ -33,6 +33,7 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
       "tensor with axes [row, col] for 2-D, [axis0, axis1, ...] otherwise.";
   static constexpr const char* kExample = "- use: tensor.load";
   static constexpr const char* kExtensions = "npy";
+  static constexpr uint32_t kFlags = FP_STAGE_SOURCE;
   static constexpr fp_param_desc kParams[] = {
       sdk::Param::Axes("axes", "null").nullable().count(1, FP_MAX_RANK)
           .doc("names of the arrays' axes (their rank); null: [row, col] for 2-D, [axis0, ...] otherwise")};

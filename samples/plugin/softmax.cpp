@@ -24,31 +24,16 @@ class Softmax final : public sdk::Stage, public sdk::StageDefaults {
 
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     axis_ = in.resolve_axis(axis_text_, "axis");
-    stream_axis_ = in.stream_axis();
-    // Along the stream axis every output depends on the whole input.
-    info.whole_input = axis_ == stream_axis_;
+    // Along the stream axis every output depends on the whole input: the
+    // engine then hands the stage all of it in one push.
+    info.whole_input = axis_ == in.stream_axis();
     info.hop = in.stream_axis() >= 0 ? 1 : 0;
     return in;
   }
 
-  void reset() override { held_.clear(); }
-
   void push(fp_tensor& in, fp_tensor& out) override {
-    if (axis_ == stream_axis_) {  // whole input: keep, compute at flush
-      held_.insert(held_.end(), in.data, in.data + sdk::numel(in));
-      like_ = in;
-      out = fp_tensor{};
-      return;
-    }
     apply(in);
     out = in;  // in place
-  }
-
-  void flush(fp_tensor& out) override {
-    out = fp_tensor{};
-    if (held_.empty()) return;
-    out = sdk::view(held_.data(), like_, axis_, static_cast<int64_t>(held_.size()) / (sdk::numel(like_) / like_.shape[axis_]));
-    apply(out);
   }
 
  private:
@@ -70,9 +55,6 @@ class Softmax final : public sdk::Stage, public sdk::StageDefaults {
   std::string axis_text_;
   double inv_t_;
   int axis_ = -1;
-  int stream_axis_ = -1;
-  std::vector<float> held_;
-  fp_tensor like_{};
 };
 
 }  // namespace

@@ -114,6 +114,7 @@ AbiStage::AbiStage(const std::string& name, const std::map<std::string, std::str
     auto it = params.find(pd.name);
     texts[k] = it != params.end() ? it->second : pd.default_value;
     fp_value& v = values[k];
+    v.struct_size = sizeof v;
     v.name = pd.name;
     v.type = pd.type;
     const std::string& t = texts[k];
@@ -142,6 +143,7 @@ std::string AbiStage::last_error() const { return st_->error(st_, nullptr); }
 sdk::Spec AbiStage::start(const sdk::Spec& in) {
   fp_spec out{};
   fp_stream_info info{};
+  info.struct_size = sizeof info;
   if (st_->configure(st_, &in.raw(), &out, &info) != FP_OK) throw std::runtime_error(last_error());
   if (st_->start(st_, &in.raw(), &out) != FP_OK) throw std::runtime_error(last_error());
   return sdk::Spec(out);
@@ -150,6 +152,7 @@ sdk::Spec AbiStage::start(const sdk::Spec& in) {
 fp_stream_info AbiStage::stream_info(const sdk::Spec& in) {
   fp_spec out{};
   fp_stream_info info{};
+  info.struct_size = sizeof info;
   if (st_->configure(st_, &in.raw(), &out, &info) != FP_OK) throw std::runtime_error(last_error());
   return info;
 }

@@ -55,6 +55,27 @@ TEST(Session, WholeInputStageEmitsAtFlush) {
   EXPECT_EQ(t.data, (std::vector<float>{-2, -1, 0, 3}));
 }
 
+// The engine joins a whole-input step's chunks (test.split makes two) and
+// pushes them once: test.whole fails on a second push.
+TEST(Session, WholeInputStageGetsOnePush) {
+  test::TempDir dir;
+  test::write_text(dir / "a.txt", "1 2 3 4 5 9");
+  auto p = Pipeline::parse("featpipe: 1\nname: t\nstages:\n  - use: test.read\n  - use: test.split\n    with: {at: 2}\n"
+                           "  - use: test.whole\n",
+                           "p.yaml", dir.path().string(), fixtures());
+  auto s = p->session();
+  EXPECT_EQ(s->run_file((dir / "a.txt").string()).data, (std::vector<float>{-3, -2, -1, 0, 1, 5}));
+  EXPECT_EQ(s->run_file((dir / "a.txt").string()).data, (std::vector<float>{-3, -2, -1, 0, 1, 5}));  // nothing left over
+
+  // Frames [frame, sample]: joined along the stream axis, shape kept.
+  auto q = Pipeline::parse("featpipe: 1\nname: t\nstages:\n  - use: test.read\n  - use: test.frame\n    with: {size: 2}\n"
+                           "  - use: test.split\n    with: {at: 1}\n  - use: test.whole\n",
+                           "p.yaml", dir.path().string(), fixtures());
+  Tensor t = q->session()->run_file((dir / "a.txt").string());
+  EXPECT_EQ(t.shape, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(t.data, (std::vector<float>{-3, -2, -1, 0, 1, 5}));
+}
+
 TEST(Session, SessionsOfOnePipelineRunOnManyThreads) {
   test::TempDir dir;
   test::write_text(dir / "a.txt", "1 2 3 4 5 6 7 8");

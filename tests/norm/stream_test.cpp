@@ -106,6 +106,7 @@ fp_stage* create(const fp_stage_desc* desc, const std::map<std::string, std::str
   std::vector<fp_value> v(desc->param_count);
   for (uint32_t k = 0; k < desc->param_count; ++k) {
     const fp_param_desc& pd = desc->params[k];
+    v[k].struct_size = sizeof(fp_value);
     v[k].name = pd.name;
     v[k].type = pd.type;
     const auto t = text.find(pd.name);
@@ -212,10 +213,14 @@ TEST(NormStream, ChunkedPushesEqualOneBatchPush) {
       ASSERT_NE(st, nullptr);
       fp_spec in = spec_of(x, 1), out{};
       fp_stream_info info{};
+      info.struct_size = sizeof info;
       ASSERT_EQ(st->configure(st, &in, &out, &info), FP_OK) << st->error(st, nullptr);
       ASSERT_EQ(st->start(st, &in, &out), FP_OK) << st->error(st, nullptr);
       bool in_place = true;
-      const std::vector<float> y = run_chunks(st, x, split, out.stream_axis, &in_place);
+      // A whole-input stage gets the whole input in one push: the engine
+      // joins the chunks (tests/core: Session.WholeInputStageGetsOnePush).
+      const std::vector<int64_t> chunks = info.whole_input ? std::vector<int64_t>{x.shape[1]} : split;
+      const std::vector<float> y = run_chunks(st, x, chunks, out.stream_axis, &in_place);
       st->destroy(st);
       if (cc.in_place) EXPECT_TRUE(in_place) << "frame-wise stage did not return its input buffer";
       if (first.empty()) {

@@ -1,8 +1,15 @@
 // featpipe stage SDK — header-only C++ on top of the C ABI (plugin.h).
 //
-// A stage is one small class:
+// A stage is one small class; this is a complete plugin (tests/core
+// extracts it from this comment, builds it and runs it):
 //
-//   class Clip final : public featpipe::sdk::Stage {
+//   #include <featpipe/sdk.hpp>
+//
+//   #include <algorithm>
+//
+//   namespace sdk = featpipe::sdk;
+//
+//   class Clip final : public sdk::Stage, public sdk::StageDefaults {
 //    public:
 //     static constexpr const char* kName = "norm.clip";
 //     static constexpr const char* kDoc = "y = min(max(x, lo), hi)";
@@ -10,20 +17,31 @@
 //     static constexpr fp_param_desc kParams[] = {
 //         sdk::Param::Float("lo", "-1").doc("lower bound"),
 //         sdk::Param::Float("hi", "1").doc("upper bound")};
-//     explicit Clip(const sdk::Params& p) : lo_(p.f("lo")), hi_(p.f("hi")) {
+//     explicit Clip(const sdk::Params& p) : lo_(float(p.f("lo"))), hi_(float(p.f("hi"))) {
 //       sdk::check(lo_ <= hi_, "hi", "hi must be >= lo, got ", hi_, " < ", lo_);
 //     }
 //     sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
-//       info.hop = in.stream_axis() >= 0 ? 1 : 0;   // frame-wise
+//       info.hop = in.stream_axis() >= 0 ? 1 : 0;  // frame-wise
 //       return in;
 //     }
-//     void push(fp_tensor& in, fp_tensor& out) override { ...; out = in; }
-//   };
-//   FEATPIPE_PLUGIN("my-stages", "1.0.0", featpipe::sdk::stage<Clip>())
+//     void push(fp_tensor& in, fp_tensor& out) override {
+//       for (int64_t k = 0; k < sdk::numel(in); ++k) in.data[k] = std::clamp(in.data[k], lo_, hi_);
+//       out = in;  // in place
+//     }
 //
-// Exceptions thrown by a stage are caught at the ABI seam and become
-// FP_ERROR plus a message; `sdk::Error` can name the parameter at fault so
-// the engine points at its line in the pipeline file.
+//    private:
+//     float lo_, hi_;
+//   };
+//
+//   FEATPIPE_PLUGIN("my-stages", "1.0.0", sdk::stage<Clip>())
+//
+// StageDefaults supplies the optional members (kExample, kExtensions,
+// kFlags); a stage that reads files sets kFlags = FP_STAGE_SOURCE and
+// kExtensions. Exceptions thrown by a stage are caught at the ABI seam and
+// become FP_ERROR plus a message; `sdk::Error` can name the parameter at
+// fault so the engine points at its line in the pipeline file. A stage
+// offers extensions by overriding `extension(id)`; a plugin offers
+// plugin-wide ones (and an init hook) with FEATPIPE_PLUGIN_WITH.
 #pragma once
 
 #include <featpipe/plugin.h>
@@ -32,6 +50,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <new>
@@ -41,6 +60,14 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Symbols the SDK keeps per plugin library (never merged across plugins
+// by the dynamic linker, whatever the plugin's default visibility).
+#if defined(__GNUC__) && !defined(_WIN32)
+#define FP_SDK_LOCAL __attribute__((visibility("hidden")))
+#else
+#define FP_SDK_LOCAL
+#endif
 
 namespace featpipe::sdk {
 
@@ -71,12 +98,32 @@ void check(bool cond, const char* param, const A&... msg) {
   if (!cond) throw Error(cat(msg...), param ? param : "");
 }
 
+// ------------------------------------------------------------------ host
+
+namespace detail {
+FP_SDK_LOCAL inline const fp_host* g_host = nullptr;  // set by the plugin's init
+}  // namespace detail
+
+// The engine that loaded this plugin; nullptr before init (e.g. a stage
+// class used directly in a unit test).
+inline const fp_host* host() { return detail::g_host; }
+
+// log(FP_LOG_WARNING, "pieces ", 1, ...): one line to the engine's log;
+// dropped when there is no host.
+template <class... A>
+void log(fp_log_level level, const A&... msg) {
+  const fp_host* h = host();
+  if (!h || !FP_HAS_FIELD(h, fp_host, log) || !h->log) return;
+  const std::string text = cat(msg...);
+  h->log(h, level, text.c_str());
+}
+
 // ------------------------------------------------------------------ params
 
 // constexpr builder for fp_param_desc entries of a schema table.
 struct Param : fp_param_desc {
   constexpr Param(const char* n, fp_type t, const char* def)
-      : fp_param_desc{n, t, def, 0, 1.0, 0.0, 0, 0, nullptr, "", ""} {}
+      : fp_param_desc{sizeof(fp_param_desc), n, t, def, 0, 1.0, 0.0, 0, 0, nullptr, "", ""} {}
   static constexpr Param Bool(const char* n, const char* def) { return {n, FP_T_BOOL, def}; }
   static constexpr Param Int(const char* n, const char* def) { return {n, FP_T_INT, def}; }
   static constexpr Param Float(const char* n, const char* def) { return {n, FP_T_FLOAT, def}; }
@@ -100,12 +147,21 @@ struct Param : fp_param_desc {
 };
 
 // Read-only access to the checked values handed to a stage's constructor.
+// The engine's fp_value may be shorter or longer than this build's: each is
+// copied into this layout, fields the engine did not write left zero.
 class Params {
  public:
-  Params(const fp_value* v, uint32_t n) : v_(v), n_(n) {}
+  Params(const fp_value* v, uint32_t n) {
+    const size_t stride = n ? v->struct_size : 0;
+    v_.resize(n);
+    for (uint32_t k = 0; k < n; ++k) {
+      const auto* from = reinterpret_cast<const unsigned char*>(v) + k * stride;
+      std::memcpy(&v_[k], from, std::min(stride, sizeof(fp_value)));
+    }
+  }
   const fp_value& get(std::string_view name) const {
-    for (uint32_t k = 0; k < n_; ++k)
-      if (name == v_[k].name) return v_[k];
+    for (const fp_value& v : v_)
+      if (name == v.name) return v;
     throw Error(cat("internal: no parameter '", name, "' in the schema"));
   }
   bool is_null(std::string_view n) const { return get(n).is_null != 0; }
@@ -128,8 +184,7 @@ class Params {
   }
 
  private:
-  const fp_value* v_;
-  uint32_t n_;
+  std::vector<fp_value> v_;
 };
 
 // ------------------------------------------------------------------ specs
@@ -259,15 +314,34 @@ inline fp_tensor view(float* data, std::initializer_list<int64_t> shape) {
   return v;
 }
 
+// Index of the first NaN or infinity among x[0..n), or -1. The common case
+// (all finite) is an integer OR over the exponent bits, which vectorizes
+// and raises no floating-point exception.
+inline int64_t first_nonfinite(const float* x, int64_t n) {
+  uint32_t any = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    uint32_t bits;
+    std::memcpy(&bits, x + k, sizeof bits);
+    any |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  if (!any) return -1;
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(x[k])) return k;
+  return -1;
+}
+
 // ------------------------------------------------------------------ stage
 
+// The tags are plugin.h's: [stage-thread] calls on one instance never
+// overlap.
 class Stage {
  public:
   virtual ~Stage() = default;
 
-  // [load-time] Check the input, allocate tables, describe the output and
-  // how the stage moves along the stream axis. Called again by the default
-  // `start` for each input, so keep it cheap when the input repeats.
+  // [stage-thread] Check the input, allocate tables, describe the output
+  // and how the stage moves along the stream axis. Called first on every
+  // instance, and again by the default `start` for each input, so keep it
+  // cheap when the input repeats.
   virtual Spec configure(const Spec& in, fp_stream_info& info) = 0;
 
   // [stage-thread] A new input with concrete attributes; reset state.
@@ -280,18 +354,25 @@ class Stage {
   // Clear stream state (called by the default start).
   virtual void reset() {}
 
-  // Source stages only: decode a file; the data follows from flush().
+  // [stage-thread] Source stages only (kFlags has FP_STAGE_SOURCE): decode
+  // a file; the data follows from flush().
   virtual Spec open_file(const std::string& /*path*/) { throw Error("this stage does not read files"); }
 
   // [stage-thread] Consume `in` (may overwrite it, may return it as out).
+  // A stage that declared whole_input gets the whole input in one push.
   virtual void push(fp_tensor& in, fp_tensor& out) = 0;
 
   // [stage-thread] End of input: emit the rest. `out.data == nullptr` (the
   // default) or a zero-length stream axis means nothing more to emit.
   virtual void flush(fp_tensor& out) { out = fp_tensor{}; }
 
-  // [load-time] Extra text for `featpipe validate`.
+  // [stage-thread] Extra text for `featpipe validate`.
   virtual std::string describe() { return {}; }
+
+  // [stage-thread] The extension struct for `id` ("NAME/REV"), or nullptr.
+  // It must live as long as the instance (a static table, or a member); its
+  // functions get the fp_stage, and instance<S>(st) finds the object.
+  virtual const void* extension(std::string_view /*id*/) { return nullptr; }
 };
 
 namespace detail {
@@ -336,7 +417,10 @@ struct Adapter {
       fp_stream_info i{};
       Spec o = x.configure(Spec(*in), i);
       *out = o.raw();
-      *info = i;
+      // Only the fields the engine's fp_stream_info has (plugin.h, rule 3).
+      const uint32_t room = info->struct_size;
+      std::memcpy(info, &i, std::min<size_t>(room, sizeof i));
+      info->struct_size = room;
     });
   }
   static fp_status start(fp_stage* s, const fp_spec* in, fp_spec* out) {
@@ -363,19 +447,30 @@ struct Adapter {
     return a->described.c_str();
   }
   static void destroy(fp_stage* s) { delete static_cast<Adapter*>(s->self); }
+  static const void* get_extension(const fp_stage* s, const char* id) {
+    auto* a = static_cast<Adapter*>(s->self);
+    if (!a->impl || !id) return nullptr;
+    try {
+      return a->impl->extension(id);
+    } catch (...) {
+      return nullptr;
+    }
+  }
 
   static fp_stage* create(const fp_value* values, uint32_t count) {
     auto* a = new (std::nothrow) Adapter;
     if (!a) return nullptr;
+    a->st.struct_size = sizeof(fp_stage);
     a->st.self = a;
     a->st.configure = &configure;
     a->st.start = &start;
-    a->st.open_file = S::kExtensions ? &open_file : nullptr;
+    a->st.open_file = (S::kFlags & FP_STAGE_SOURCE) ? &open_file : nullptr;
     a->st.push = &push;
     a->st.flush = &flush;
     a->st.error = &error;
     a->st.describe = &describe;
     a->st.destroy = &destroy;
+    a->st.get_extension = &get_extension;
     try {
       a->impl = std::make_unique<S>(Params(values, count));
     } catch (const Error& e) {
@@ -391,29 +486,81 @@ struct Adapter {
 
 }  // namespace detail
 
+// The object behind an instance of stage class S, for extension functions
+// that receive the fp_stage (null if its constructor failed).
+template <class S>
+S* instance(const fp_stage* st) {
+  return static_cast<detail::Adapter<S>*>(st->self)->impl.get();
+}
+
 // Base with the optional static members a stage may leave out.
 struct StageDefaults {
-  static constexpr const char* kExtensions = nullptr;
+  static constexpr const char* kExtensions = nullptr;  // file types a source reads
   static constexpr const char* kExample = "";
+  static constexpr uint32_t kFlags = 0;                // FP_STAGE_*
 };
 
 // The descriptor for class S (S derives from Stage and StageDefaults or
-// defines kName, kDoc, kExample, kExtensions, kParams itself).
+// defines kName, kDoc, kExample, kExtensions, kFlags, kParams itself).
 template <class S>
 constexpr fp_stage_desc stage() {
+  static_assert(((S::kFlags & FP_STAGE_SOURCE) != 0) == (S::kExtensions != nullptr),
+                "a stage that reads files sets both kFlags = FP_STAGE_SOURCE and kExtensions; others neither");
   std::span<const fp_param_desc> params(S::kParams);
-  return fp_stage_desc{S::kName,   S::kDoc, S::kExample, S::kExtensions,
+  return fp_stage_desc{sizeof(fp_stage_desc), S::kFlags, S::kName, S::kDoc, S::kExample, S::kExtensions,
                        static_cast<uint32_t>(params.size()), params.data(), &detail::Adapter<S>::create};
 }
+
+// Plugin-wide hooks for FEATPIPE_PLUGIN_WITH: derive and hide what you need.
+struct PluginDefaults {
+  // [once] After the engine checked the version; throw to refuse loading.
+  static void init(const fp_host& /*host*/) {}
+  // [any-thread] A plugin-wide extension struct for `id`, or nullptr.
+  static const void* extension(std::string_view /*id*/) { return nullptr; }
+};
+
+namespace detail {
+template <class Hooks>
+fp_status plugin_init(const fp_host* h) noexcept {
+  g_host = h;
+  try {
+    Hooks::init(*h);
+    return FP_OK;
+  } catch (const std::exception& e) {
+    log(FP_LOG_ERROR, "init failed: ", e.what());
+  } catch (...) {
+    log(FP_LOG_ERROR, "init failed");
+  }
+  return FP_ERROR;
+}
+template <class Hooks>
+const void* plugin_extension(const char* id) noexcept {
+  try {
+    return id ? Hooks::extension(id) : nullptr;
+  } catch (...) {
+    return nullptr;
+  }
+}
+}  // namespace detail
 
 }  // namespace featpipe::sdk
 
 // One plugin per shared library: FEATPIPE_PLUGIN("name", "1.0.0", stage<A>(), stage<B>())
-#define FEATPIPE_PLUGIN(NAME, VERSION, ...)                                                  \
-  extern "C" FP_EXPORT const fp_plugin* featpipe_plugin_entry(void) {                        \
-    static const fp_stage_desc stages[] = {__VA_ARGS__};                                     \
-    static const fp_plugin plugin = {FP_ABI_VERSION, NAME, VERSION,                          \
-                                     static_cast<uint32_t>(sizeof stages / sizeof stages[0]), \
-                                     stages};                                                 \
-    return &plugin;                                                                          \
+#define FEATPIPE_PLUGIN(NAME, VERSION, ...) FEATPIPE_PLUGIN_WITH(featpipe::sdk::PluginDefaults, NAME, VERSION, __VA_ARGS__)
+
+// The same with plugin-wide hooks: HOOKS derives from sdk::PluginDefaults.
+#define FEATPIPE_PLUGIN_WITH(HOOKS, NAME, VERSION, ...)                                           \
+  extern "C" FP_EXPORT const fp_plugin* featpipe_plugin_entry(void) {                             \
+    static const fp_stage_desc stages[] = {__VA_ARGS__};                                          \
+    static const fp_plugin plugin = {                                                             \
+        .abi = FP_ABI_VERSION_INIT,                                                               \
+        .struct_size = sizeof(fp_plugin),                                                         \
+        .name = NAME,                                                                             \
+        .version = VERSION,                                                                       \
+        .stage_count = static_cast<uint32_t>(sizeof stages / sizeof stages[0]),                   \
+        .stages = stages,                                                                         \
+        .init = &featpipe::sdk::detail::plugin_init<HOOKS>,                                       \
+        .get_extension = &featpipe::sdk::detail::plugin_extension<HOOKS>,                         \
+    };                                                                                            \
+    return &plugin;                                                                               \
   }
