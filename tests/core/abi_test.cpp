@@ -2,6 +2,7 @@
 // entry symbol, and two plugins providing one stage name.
 #include "test_support.hpp"
 
+#include <featpipe/plugin.h>
 #include <gtest/gtest.h>
 
 using namespace featpipe;
