@@ -41,27 +41,26 @@ Samples decode(const fs::path& file) {
   return s;
 }
 
-// Pushes `s` in chunks cycling through `sizes`, pulling after each push;
-// `reuse` (when given) is reset and used instead of a new stream.
-std::vector<float> stream(const std::shared_ptr<const Pipeline>& p, const Samples& s, const std::vector<size_t>& sizes,
-                          Stream* reuse = nullptr) {
-  std::unique_ptr<Stream> own;
-  Stream* st = reuse;
-  if (st) st->reset();
-  else st = (own = std::make_unique<Stream>(p, StreamFormat{s.rate, s.channels})).get();
+// Pushes `s` into `st` in chunks cycling through `sizes`, pulling after
+// each push, then flushes; returns every frame.
+std::vector<float> stream(Stream& st, const Samples& s, const std::vector<size_t>& sizes) {
   std::vector<float> out;
   auto take = [&](const FramesView& v) {
     if (!v.empty()) out.insert(out.end(), v.data, v.data + v.numel());
   };
   for (size_t at = 0, k = 0; at < s.frames(); ++k) {
     const size_t n = std::min(sizes[k % sizes.size()], s.frames() - at);
-    st->push(s.interleaved.data() + at * s.channels, n);
+    st.push(s.interleaved.data() + at * s.channels, n);
     at += n;
-    take(st->pull());
+    take(st.pull());
   }
-  st->flush();
-  take(st->pull());
+  st.flush();
+  take(st.pull());
   return out;
+}
+
+std::unique_ptr<Stream> open(const std::shared_ptr<const Pipeline>& p, const Samples& s) {
+  return std::make_unique<Stream>(p, StreamFormat{s.rate, s.channels});
 }
 
 struct Job {
@@ -95,12 +94,16 @@ TEST(Concurrency, SixteenThreadsShareOneLoadedPipeline) {
       batch[p].push_back(session->run_file(files[f].string()).data);
       ASSERT_FALSE(batch[p].back().empty());
       streamed[p].emplace_back();
-      for (const auto& sizes : chunkings) streamed[p][f].push_back(stream(pipes[p], samples[f], sizes));
+      for (const auto& sizes : chunkings) streamed[p][f].push_back(stream(*open(pipes[p], samples[f]), samples[f], sizes));
     }
   }
 
-  constexpr int kThreads = 16, kRounds = 4;
-  std::latch start(kThreads);  // all threads create their streams and sessions at once
+  constexpr int kThreads = 16, kRounds = 4, kOpens = 50;
+  auto job = [&](int t, int r) {
+    return Job{static_cast<size_t>(t + r) % pipes.size(), static_cast<size_t>(t / 2 + r) % files.size(),
+               static_cast<size_t>(t + 2 * r) % chunkings.size()};
+  };
+  std::latch start(kThreads);  // all threads open their streams and sessions at once
   std::atomic<int> checked{0};
   std::mutex mu;
   std::vector<std::string> failures;
@@ -113,29 +116,27 @@ TEST(Concurrency, SixteenThreadsShareOneLoadedPipeline) {
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
       try {
-        std::unique_ptr<Stream> reused;  // of speech-logmel, for inputs of one format
-        double reused_rate = 0;
-        int reused_channels = 0;
+        // Stage instances are made from the pipeline's shared parameters:
+        // make many at once (the rounds use the last of each kind).
+        std::vector<std::unique_ptr<Stream>> streams(kRounds);
+        std::vector<std::unique_ptr<Session>> sessions(kRounds);
+        for (int k = 0; k < kOpens; ++k)
+          for (int r = 0; r < kRounds; ++r) {
+            const Job j = job(t, r);
+            streams[r] = open(pipes[j.pipeline], samples[j.file]);
+            sessions[r] = pipes[j.pipeline]->session();
+          }
         for (int r = 0; r < kRounds; ++r) {
-          const Job j{static_cast<size_t>(t + r) % pipes.size(), static_cast<size_t>(t / 2 + r) % files.size(),
-                      static_cast<size_t>(t + 2 * r) % chunkings.size()};
+          const Job j = job(t, r);
           const std::string name = "thread " + std::to_string(t) + " round " + std::to_string(r) + ": " +
                                    pipes[j.pipeline]->name() + " on " + files[j.file].filename().string();
-          // A new stream every round, and one stream reset between inputs.
-          if (stream(pipes[j.pipeline], samples[j.file], chunkings[j.chunking]) != streamed[j.pipeline][j.file][j.chunking])
-            fail(name + ": new stream differs");
           const Samples& in = samples[j.file];
-          if (j.pipeline == 0) {
-            if (!reused || in.rate != reused_rate || in.channels != reused_channels) {
-              reused = std::make_unique<Stream>(pipes[0], StreamFormat{in.rate, in.channels});
-              reused_rate = in.rate;
-              reused_channels = in.channels;
-            }
-            if (stream(pipes[0], in, chunkings[j.chunking], reused.get()) != streamed[0][j.file][j.chunking])
-              fail(name + ": reset stream differs");
-          }
-          // A new session every round.
-          if (pipes[j.pipeline]->session()->run_file(files[j.file].string()).data != batch[j.pipeline][j.file])
+          const auto& want = streamed[j.pipeline][j.file][j.chunking];
+          if (stream(*streams[r], in, chunkings[j.chunking]) != want) fail(name + ": stream differs");
+          // The same stream again after a reset, as for a new input.
+          streams[r]->reset();
+          if (stream(*streams[r], in, chunkings[j.chunking]) != want) fail(name + ": stream after reset differs");
+          if (sessions[r]->run_file(files[j.file].string()).data != batch[j.pipeline][j.file])
             fail(name + ": run_file differs");
           checked += 1;
         }
