@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
       std::string yaml = "featpipe: 1\nname: cnn\nstages:\n  - use: cnn.features\n    with: {model: '" +
                          std::string(argv[2]) + "', input_size: [224, 224]}\n";
       featpipe::LoadOptions opts;
-      opts.input = featpipe::sdk::Spec({{"channel", 3}, {"height", 224}, {"width", 224}});
+      opts.input = featpipe::TensorSpec{{"channel", "height", "width"}, {3, 224, 224}};
       auto session = featpipe::Pipeline::parse(yaml, "cnn.yaml", ".", opts)->session();
       featpipe::Tensor x;
       x.axes = {"channel", "height", "width"};

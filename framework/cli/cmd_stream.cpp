@@ -134,8 +134,8 @@ Action add_stream(CLI::App& app) {
     stream.flush();
     if (FramesView v = stream.pull(); !v.empty()) out.append(v);
     std::vector<int64_t> frame_shape;
-    const sdk::Spec& spec = pipe->steps().back().output;
-    for (int k = 1; k < spec.rank(); ++k) frame_shape.push_back(std::max<int64_t>(spec.dim(k), 0));
+    const TensorSpec& spec = pipe->steps().back().output;
+    for (int k = 1; k < spec.rank(); ++k) frame_shape.push_back(std::max<int64_t>(spec.shape[k], 0));
     out.finish(frame_shape);
     std::cerr << "featpipe: streamed " << samples << " samples (" << samples / a->rate << " s) to " << a->out << "\n";
     return 0;

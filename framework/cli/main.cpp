@@ -1,6 +1,8 @@
 // featpipe — command-line entry point.
 #include "commands.hpp"
 
+#include <featpipe/plugin.h>  // the ABI version --version reports
+
 #include <iostream>
 #include <map>
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <featpipe/featpipe.hpp>
+#include <featpipe/sdk.hpp>
 
 #include "params.hpp"
 #include "plugin_registry.hpp"
@@ -25,6 +26,8 @@ struct StepDef {
   std::string where_param(const std::string& file, const char* param) const;
 };
 
+// Immutable once loaded (Pipeline holds it as const): sessions on any number
+// of threads read it at once.
 struct Pipeline::Impl {
   std::string file;             // path as given, for messages
   std::string base_dir;
@@ -37,6 +40,20 @@ struct Pipeline::Impl {
   std::optional<size_t> batch_only;
   double latency = 0;
 };
+
+// How engine code reaches the implementations behind the public classes
+// (the header declares this friend; only framework/src defines it).
+struct Internal {
+  using PipelineImpl = Pipeline::Impl;
+  using SessionImpl = Session::Impl;
+  static const PipelineImpl& of(const Pipeline& p) { return *p.impl_; }
+  static SessionImpl& of(Session& s) { return *s.impl_; }
+  static std::shared_ptr<const Pipeline> make(std::unique_ptr<const PipelineImpl> impl) {
+    return std::shared_ptr<const Pipeline>(new Pipeline(std::move(impl)));
+  }
+  static std::unique_ptr<Session> make(std::unique_ptr<SessionImpl> impl);  // in instance.cpp
+};
+using PipelineImpl = Internal::PipelineImpl;
 
 // Owns one fp_stage instance; turns its failures into Errors with context.
 class StageHandle {
@@ -62,6 +79,6 @@ class StageHandle {
 double stream_latency(const std::vector<StepDef>& steps, size_t from);
 
 // Builds steps: resolves stages and parameters, configures the chain.
-void load_pipeline(Pipeline::Impl& p, const std::string& yaml_text, const LoadOptions& opts);
+void load_pipeline(PipelineImpl& p, const std::string& yaml_text, const LoadOptions& opts);
 
 }  // namespace featpipe

@@ -12,7 +12,7 @@ int64_t first_nonfinite(const fp_tensor& t) { return sdk::first_nonfinite(t.data
 
 }  // namespace
 
-Session::Impl::Impl(std::shared_ptr<const Pipeline> pipe) : keep(std::move(pipe)), p(keep->impl()) {
+Session::Impl::Impl(std::shared_ptr<const Pipeline> pipe) : keep(std::move(pipe)), p(Internal::of(*keep)) {
   stages.reserve(p.steps.size());
   for (const auto& def : p.steps) {
     stages.emplace_back(def, p.file);
@@ -135,8 +135,12 @@ Tensor Session::Impl::take_result() {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
+std::unique_ptr<Session> Internal::make(std::unique_ptr<SessionImpl> impl) {
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
 std::unique_ptr<Session> Pipeline::session() const {
-  return std::make_unique<Session>(std::make_unique<Session::Impl>(shared_from_this()));
+  return Internal::make(std::make_unique<SessionImpl>(shared_from_this()));
 }
 
 Tensor Session::run_file(const std::string& path) {
@@ -168,34 +172,61 @@ Tensor Session::run_file(const std::string& path) {
   return s.take_result();
 }
 
-Tensor Session::run(Tensor input) {
-  Impl& s = *impl_;
+namespace {
+
+// Runs `in` whose values the stages may overwrite at `data` (in.data's
+// values, or a copy of them).
+Tensor run_in_place(SessionImpl& s, const TensorView& in, float* data) {
   sdk::Spec spec;
-  if (input.axes.size() != input.shape.size()) throw Error("input tensor: " + std::to_string(input.axes.size()) +
-                                                           " axis names for " + std::to_string(input.shape.size()) + " dimensions");
-  if (input.data.size() != static_cast<size_t>(input.numel()))
-    throw Error("input tensor: " + std::to_string(input.data.size()) + " values for shape of " + std::to_string(input.numel()));
-  for (size_t k = 0; k < input.shape.size(); ++k) spec.append(input.axes[k], input.shape[k]);
+  for (size_t k = 0; k < in.shape.size(); ++k) spec.append(in.axes[k], in.shape[k]);
   // The first step's agreed input names the stream axis; keep it.
   const sdk::Spec& agreed = s.p.steps.front().in;
   if (agreed.stream_axis() >= 0) spec.set_stream_axis(spec.find(agreed.axis(agreed.stream_axis())));
   else if (int t = spec.find("time"); t >= 0) spec.set_stream_axis(t);
-  for (const auto& [k, v] : input.attrs) spec.set_attr(k, v);
+  if (in.attrs)
+    for (const auto& [k, v] : *in.attrs) spec.set_attr(k, v);
 
   s.check_each = true;  // the input is consumed in place: no second run
   s.reset_result();
   s.begin(spec);
   fp_tensor t{};
-  t.data = input.data.data();
-  t.rank = static_cast<int32_t>(input.shape.size());
-  for (int k = 0; k < t.rank; ++k) t.shape[k] = input.shape[k];
-  for (float v : input.data)
-    if (!std::isfinite(v)) throw Error("input tensor holds a non-finite value (NaN or Inf)");
+  t.data = data;
+  t.rank = static_cast<int32_t>(in.shape.size());
+  for (int k = 0; k < t.rank; ++k) t.shape[k] = in.shape[k];
+  const int64_t n = in.numel();
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(data[k])) throw Error("input tensor holds a non-finite value (NaN or Inf)");
   if (!empty(t)) s.push(0, t);
   s.finish(0);
   s.check_each = false;
   if (s.saw_nonfinite) throw Error("the output holds non-finite values (NaN or Inf)");
   return s.take_result();
+}
+
+void check_axes(const TensorView& in) {
+  if (in.axes.size() != in.shape.size())
+    throw Error("input tensor: " + std::to_string(in.axes.size()) + " axis names for " +
+                std::to_string(in.shape.size()) + " dimensions");
+}
+
+}  // namespace
+
+Tensor Session::run(Tensor input) {
+  const TensorView v = input.view();
+  check_axes(v);
+  if (input.data.size() != static_cast<size_t>(input.numel()))
+    throw Error("input tensor: " + std::to_string(input.data.size()) + " values for shape of " + std::to_string(input.numel()));
+  return run_in_place(*impl_, v, input.data.data());
+}
+
+Tensor Session::run(const TensorView& input) {
+  check_axes(input);
+  const int64_t n = input.numel();
+  if (n < 0) throw Error("input tensor: negative dimension");
+  if (n > 0 && !input.data) throw Error("input tensor: no data for shape of " + std::to_string(n));
+  std::vector<float>& buf = impl_->input_copy;  // stages work in place; the caller's buffer stays as it was
+  buf.assign(input.data, input.data + n);
+  return run_in_place(*impl_, input, buf.data());
 }
 
 double Session::last_media_seconds() const { return impl_->media_seconds; }

@@ -1,6 +1,7 @@
 // Pipeline files: parse, resolve stages and parameters, agree shapes.
 // Every error names file:line:col of the node at fault.
 #include "engine.hpp"
+#include "spec_convert.hpp"
 #include "util.hpp"
 
 #include <filesystem>
@@ -30,7 +31,7 @@ std::string scalar(const YAML::Node& n, const std::string& file, const std::stri
   return n.Scalar();
 }
 
-void load_plugins(Pipeline::Impl& p, const YAML::Node& root, const LoadOptions& opts) {
+void load_plugins(PipelineImpl& p, const YAML::Node& root, const LoadOptions& opts) {
   std::vector<std::pair<std::string, YAML::Mark>> files;
   if (opts.builtin_plugins)
     for (const auto& f : default_plugins()) {
@@ -57,7 +58,7 @@ void load_plugins(Pipeline::Impl& p, const YAML::Node& root, const LoadOptions& 
 }
 
 // Creates a throw-away instance to agree shapes (sessions make their own).
-void configure_step(Pipeline::Impl& p, StepDef& s, const sdk::Spec& in, const StepDef* prev) {
+void configure_step(PipelineImpl& p, StepDef& s, const sdk::Spec& in, const StepDef* prev) {
   StageHandle h(s, p.file);
   fp_spec out{};
   fp_stream_info info{};
@@ -81,8 +82,8 @@ void configure_step(Pipeline::Impl& p, StepDef& s, const sdk::Spec& in, const St
   si.plugin_file = s.stage->plugin->file;
   si.plugin_version = s.stage->plugin->plugin->version;
   si.params_json = s.params.to_json().dump();
-  si.output = s.out;
-  si.stream = info;
+  si.output = to_public(s.out);
+  si.stream = to_public(info);
   if (h.get()->describe) si.description = h.get()->describe(h.get());
   p.infos.push_back(si);
 }
@@ -110,7 +111,7 @@ std::string StepDef::where_param(const std::string& file, const char* param) con
   return where(file, mark);
 }
 
-void load_pipeline(Pipeline::Impl& p, const std::string& text, const LoadOptions& opts) {
+void load_pipeline(PipelineImpl& p, const std::string& text, const LoadOptions& opts) {
   YAML::Node root = parse_yaml(text, p.file);
   if (!root.IsMap()) fail(p.file, root.Mark(), "a pipeline file is a map with keys featpipe, name, stages");
 
@@ -183,7 +184,7 @@ void load_pipeline(Pipeline::Impl& p, const std::string& text, const LoadOptions
         if (!opts.input)
           fail(p.file, s.mark, s.context + ": takes a tensor, so it cannot start a pipeline that reads files; "
                                            "start with a stage that reads files (audio.decode, image.decode, tensor.load)");
-        in = *opts.input;
+        in = to_abi(*opts.input, "LoadOptions::input");
       }
     } else {
       if (is_source) fail(p.file, s.mark, s.context + ": reads files, so it can only be the first step");

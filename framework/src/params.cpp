@@ -169,7 +169,7 @@ void fill(const Ctx& c, ParamValue& pv, const YAML::Node& n, const std::string& 
 ResolvedParams resolve_params(const fp_stage_desc& desc, const YAML::Node& with, const YAML::Mark& step_mark,
                               const std::string& file, const std::string& base_dir, const std::string& context) {
   Ctx c{file, context};
-  ResolvedParams out;
+  std::vector<ParamValue> values;
   if (with && !with.IsNull() && !with.IsMap()) c.fail(with.Mark(), "'with' must be a map of parameters");
 
   std::vector<std::string> known;
@@ -202,16 +202,14 @@ ResolvedParams resolve_params(const fp_stage_desc& desc, const YAML::Node& with,
       Ctx dc{file, context + " (default of '" + pv.desc->name + "' in its plugin's schema)"};
       fill(dc, pv, def, base_dir);
     }
-    out.values.push_back(std::move(pv));
+    values.push_back(std::move(pv));
   }
-  return out;
+  return ResolvedParams(std::move(values));
 }
 
-const std::vector<fp_value>& ResolvedParams::raw() {
-  raw_.clear();
-  ptrs_.clear();
-  ptrs_.reserve(values.size());
-  for (const auto& pv : values) {
+ResolvedParams::ResolvedParams(std::vector<ParamValue> values) : values_(std::move(values)) {
+  ptrs_.reserve(values_.size());
+  for (const auto& pv : values_) {
     fp_value v{};
     v.struct_size = sizeof v;
     v.name = pv.desc->name;
@@ -227,18 +225,17 @@ const std::vector<fp_value>& ResolvedParams::raw() {
     v.strings = p.data();
     raw_.push_back(v);
   }
-  return raw_;
 }
 
 const ParamValue* ResolvedParams::find(const std::string& name) const {
-  for (const auto& pv : values)
+  for (const auto& pv : values_)
     if (name == pv.desc->name) return &pv;
   return nullptr;
 }
 
 nlohmann::json ResolvedParams::to_json() const {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& pv : values) {
+  for (const auto& pv : values_) {
     const char* name = pv.desc->name;
     if (pv.is_null) { j[name] = nullptr; continue; }
     switch (pv.desc->type) {

@@ -27,16 +27,27 @@ struct ParamValue {
   bool defaulted = false;
 };
 
+// Immutable once built: the fp_value array is laid out here, at load time,
+// because every session of a pipeline (on any thread) hands the same array
+// to its stages' create().
 class ResolvedParams {
  public:
-  std::vector<ParamValue> values;  // schema order
+  ResolvedParams() = default;
+  explicit ResolvedParams(std::vector<ParamValue> values);  // schema order
+  ResolvedParams(const ResolvedParams& o) : ResolvedParams(o.values_) {}  // re-points raw() at the copy
+  ResolvedParams& operator=(const ResolvedParams& o) { return *this = ResolvedParams(o.values_); }
+  // Moves keep the heap buffers raw() points into.
+  ResolvedParams(ResolvedParams&&) noexcept = default;
+  ResolvedParams& operator=(ResolvedParams&&) noexcept = default;
 
-  // fp_value array pointing into `values` (valid while this lives).
-  const std::vector<fp_value>& raw();
+  const std::vector<ParamValue>& values() const { return values_; }
+  // fp_value array pointing into values() (valid while this lives).
+  const std::vector<fp_value>& raw() const { return raw_; }
   nlohmann::json to_json() const;
   const ParamValue* find(const std::string& name) const;
 
  private:
+  std::vector<ParamValue> values_;
   std::vector<fp_value> raw_;
   std::vector<std::vector<const char*>> ptrs_;
 };

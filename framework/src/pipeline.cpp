@@ -10,7 +10,7 @@ namespace featpipe {
 // ------------------------------------------------------------ StageHandle
 
 StageHandle::StageHandle(const StepDef& def, const std::string& file) : def_(&def) {
-  auto values = const_cast<StepDef&>(def).params.raw();
+  const auto& values = def.params.raw();  // built at load, shared by every session
   st_ = def.stage->desc->create(values.data(), static_cast<uint32_t>(values.size()));
   if (!st_) throw Error(where(file, def.mark) + ": " + def.context + ": could not create the stage (out of memory)");
   if (!FP_HAS_FIELD(st_, fp_stage, get_extension)) {  // plugin.h, rule 2: 2.0's fields are all there
@@ -35,7 +35,7 @@ void StageHandle::check(fp_status status) const {
 
 // ------------------------------------------------------------ Pipeline
 
-Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pipeline::Pipeline(std::unique_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 Pipeline::~Pipeline() = default;
 
 std::shared_ptr<const Pipeline> Pipeline::load(const std::string& path, const LoadOptions& opts) {
@@ -53,12 +53,12 @@ std::shared_ptr<const Pipeline> Pipeline::load(const std::string& path, const Lo
 
 std::shared_ptr<const Pipeline> Pipeline::parse(const std::string& yaml_text, const std::string& source_name,
                                                 const std::string& base_dir, const LoadOptions& opts) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<PipelineImpl>();
   impl->file = source_name;
   impl->base_dir = base_dir;
   impl->text = yaml_text;
   load_pipeline(*impl, yaml_text, opts);
-  return std::make_shared<const Pipeline>(std::move(impl));
+  return Internal::make(std::unique_ptr<const PipelineImpl>(std::move(impl)));
 }
 
 const std::string& Pipeline::name() const { return impl_->name; }
@@ -90,7 +90,7 @@ std::string Pipeline::provenance_json() const {
                          {"plugin", {{"name", s.stage->plugin->plugin->name}, {"version", s.stage->plugin->plugin->version}}}};
     if (!s.id.empty()) st["id"] = s.id;
     // Files a step reads (models) decide its numbers as much as its code.
-    for (const auto& pv : s.params.values)
+    for (const auto& pv : s.params.values())
       if (pv.desc->type == FP_T_PATH && !pv.is_null && fs::is_regular_file(pv.s))
         st["files"][pv.desc->name] = {{"path", pv.s}, {"sha256", util::sha256_file(pv.s)}};
     steps.push_back(st);

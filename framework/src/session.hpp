@@ -12,7 +12,7 @@ struct Session::Impl {
   explicit Impl(std::shared_ptr<const Pipeline> pipe);
 
   std::shared_ptr<const Pipeline> keep;  // the steps outlive the session
-  const Pipeline::Impl& p;
+  const PipelineImpl& p;
   std::vector<StageHandle> stages;
   std::vector<sdk::Spec> specs;  // each step's concrete output for this input
 
@@ -22,6 +22,7 @@ struct Session::Impl {
   bool saw_nonfinite = false;
   double source_samples = 0;     // along the source's stream axis
   double media_seconds = 0;
+  std::vector<float> input_copy;  // Session::run(TensorView)'s, reused
 
   // Starting an input: from a file (source step) or from a tensor spec.
   void begin_file(const std::string& path);
@@ -47,5 +48,7 @@ struct Session::Impl {
   std::vector<float> joined_;
   sdk::Spec in_;  // the input spec given to begin()
 };
+
+using SessionImpl = Internal::SessionImpl;
 
 }  // namespace featpipe

@@ -9,7 +9,7 @@ struct Stream::Impl {
   std::shared_ptr<const Pipeline> pipe;
   StreamFormat format;
   std::unique_ptr<Session> session;
-  Session::Impl* s = nullptr;
+  SessionImpl* s = nullptr;
   sdk::Spec in_spec;
   std::vector<float> planar;  // pushed samples, planar [channel, time]
 
@@ -77,7 +77,7 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
                 (step.use == "norm.cmvn" ? " (norm.cmvn with `window: N` frames is the streamable alternative)" : ""));
   }
   const StepInfo& first = pipeline->steps().front();
-  if (first.output.stream_axis() < 0)
+  if (first.output.stream_axis < 0)
     throw Error(first.where + ": step 1 '" + first.use + "' gives " + first.output.axes_text() +
                 ", with no time axis to stream along: streams take audio pipelines (run images and tensors per "
                 "input with Session::run)");
@@ -86,7 +86,7 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
   m.pipe = std::move(pipeline);
   m.format = format;
   m.session = m.pipe->session();
-  m.s = &m.session->impl();
+  m.s = &Internal::of(*m.session);
   m.s->check_each = true;  // chunks are small: name a NaN's step at once
   m.in_spec = format.channels == 1 ? sdk::Spec({{"time", -1}}, 0) : sdk::Spec({{"channel", format.channels}, {"time", -1}}, 1);
   m.in_spec.set_attr("sample_rate", format.sample_rate);
@@ -95,13 +95,13 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
   // The first step, agreed on this stream's raw input (its rate decides a
   // resampler's delay), then the rest as loaded.
   {
-    const StepDef& def = m.pipe->impl().steps.front();
+    const StepDef& def = Internal::of(*m.pipe).steps.front();
     StageHandle probe(def, m.pipe->file());
     fp_spec out{};
     fp_stream_info info{};
     info.struct_size = sizeof info;
     probe.check(probe.get()->configure(probe.get(), &m.in_spec.raw(), &out, &info));
-    const double rest = stream_latency(m.pipe->impl().steps, 1);
+    const double rest = stream_latency(Internal::of(*m.pipe).steps, 1);
     m.latency = static_cast<double>(info.lookahead) + (info.hop > 0 ? info.hop : 1.0) * rest;
   }
 }
@@ -136,10 +136,7 @@ void Stream::flush() {
 void Stream::reset() { impl_->begin(); }
 
 std::vector<std::string> Stream::axes() const {
-  std::vector<std::string> out;
-  const sdk::Spec& spec = impl_->pipe->steps().back().output;
-  for (int k = 0; k < spec.rank(); ++k) out.emplace_back(spec.axis(k));
-  return out;
+  return impl_->pipe->steps().back().output.axes;
 }
 
 const Pipeline& Stream::pipeline() const { return *impl_->pipe; }

@@ -131,7 +131,7 @@ int run_audio(const Options& o) {
   auto source = open_source(o);  // first: a bad source fails before any work
   auto pipe = featpipe::Pipeline::load(o.pipeline);
   const featpipe::StepInfo& last = pipe->steps().back();
-  if (last.output.rank() != 2 || last.output.stream_axis() != 0)
+  if (last.output.rank() != 2 || last.output.stream_axis != 0)
     throw featpipe::Error(o.pipeline + ": the capture sample expects [frame, feature] output, got " +
                           last.output.axes_text());
   Prototypes protos;

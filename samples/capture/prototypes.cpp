@@ -55,7 +55,7 @@ void Prototypes::build(const featpipe::Pipeline& pipe, const std::vector<std::st
   if (files.empty()) throw featpipe::Error("no reference files for the class prototypes");
 
   auto session = pipe.session();
-  const bool frames = pipe.steps().back().output.stream_axis() == 0;
+  const bool frames = pipe.steps().back().output.stream_axis == 0;
   for (const fs::path& f : files) {
     featpipe::Tensor t = session->run_file(f.string());  // throws naming the file
     std::vector<float> v = summary(t, frames);

@@ -19,15 +19,14 @@ Tensor run_file_steps(const std::string& steps, const fs::path& file) {
 }
 
 Tensor run_tensor_steps(const std::string& steps, const Tensor& input, const std::string& stream) {
-  sdk::Spec spec;
-  int sa = -1;
+  TensorSpec spec;
   for (size_t k = 0; k < input.shape.size(); ++k) {
     const bool is_stream = input.axes[k] == stream;
-    if (is_stream) sa = static_cast<int>(k);
-    spec.append(input.axes[k], is_stream ? -1 : input.shape[k]);
+    if (is_stream) spec.stream_axis = static_cast<int>(k);
+    spec.axes.push_back(input.axes[k]);
+    spec.shape.push_back(is_stream ? -1 : input.shape[k]);
   }
-  spec.set_stream_axis(sa);
-  for (const auto& [k, v] : input.attrs) spec.set_attr(k, v);
+  spec.attrs = input.attrs;
   LoadOptions opts;
   opts.input = spec;
   const std::string yaml = "featpipe: 1\nname: audio-test\nstages:\n" + steps;

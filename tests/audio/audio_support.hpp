@@ -5,7 +5,7 @@
 
 #include <featpipe/featpipe.hpp>
 #include <featpipe/npy.hpp>
-#include <featpipe/plugin.h>
+#include <featpipe/sdk.hpp>
 
 #include <map>
 #include <string>

@@ -18,12 +18,8 @@ const char* kSteps =
     "  - use: audio.stft\n    with: {n_fft: 512, win_length: 400, hop_length: 160}\n";
 
 std::shared_ptr<const Pipeline> parse_with_input(const std::string& steps, double rate) {
-  sdk::Spec spec;
-  spec.append("time", -1);
-  spec.set_stream_axis(0);
-  spec.set_attr("sample_rate", rate);
   LoadOptions opts;
-  opts.input = spec;
+  opts.input = TensorSpec{{"time"}, {-1}, 0, {{"sample_rate", rate}}};
   return Pipeline::parse("featpipe: 1\nname: lat\nstages:\n" + steps, "lat.yaml", source_dir().string(), opts);
 }
 

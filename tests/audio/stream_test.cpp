@@ -189,12 +189,8 @@ TEST(AudioStream, GainInvariantAfterPerFrameL2) {
 // so its output does not depend on the recording level (its comment).
 TEST(AudioStream, SpeechLogmelPipelineIsGainInvariant) {
   const Tensor x = run_file_steps("  - use: audio.decode\n", source_dir() / "samples" / "audio" / "speech_espeak_16k.wav");
-  sdk::Spec spec;
-  spec.append("time", -1);
-  spec.set_stream_axis(0);
-  spec.set_attr("sample_rate", 16000.0);
   LoadOptions opts;
-  opts.input = spec;
+  opts.input = TensorSpec{{"time"}, {-1}, 0, {{"sample_rate", 16000.0}}};
   auto pipe = Pipeline::load((source_dir() / "pipelines" / "speech-logmel.yaml").string(), opts);
   auto run = [&](float g) {
     Tensor in = tensor(x.shape, {"time"}, x.data, {{"sample_rate", 16000.0}});

@@ -6,6 +6,7 @@
 
 #include <featpipe/log.hpp>
 
+#include <featpipe/plugin.h>
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>

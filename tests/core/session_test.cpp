@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace featpipe;
 
 namespace {
-LoadOptions fixtures(std::optional<sdk::Spec> input = std::nullopt) {
+LoadOptions fixtures(std::optional<TensorSpec> input = std::nullopt) {
   LoadOptions o;
   o.builtin_plugins = false;
   o.plugin_files = {FIXTURE_STAGES};
@@ -35,7 +37,7 @@ TEST(Session, RunFileTwiceResetsState) {
 
 TEST(Session, RunOnATensor) {
   auto p = Pipeline::parse("featpipe: 1\nname: t\nstages:\n  - use: test.gain\n    with: {factor: -1, axis: col}\n", "p.yaml",
-                           "/tmp", fixtures(sdk::Spec({{"row", -1}, {"col", 3}})));
+                           "/tmp", fixtures(TensorSpec{{"row", "col"}, {-1, 3}}));
   auto s = p->session();
   Tensor in{{2, 3}, {"row", "col"}, {1, 2, 3, 4, 5, 6}, {}};
   Tensor out = s->run(in);
@@ -43,6 +45,26 @@ TEST(Session, RunOnATensor) {
   EXPECT_EQ(out.data, (std::vector<float>{-1, -2, -3, -4, -5, -6}));
   in.data[0] = NAN;
   EXPECT_THROW(s->run(in), Error);
+}
+
+// A caller's buffer (as a numpy array would be) goes in without a Tensor
+// and comes back untouched, though the stages work in place.
+TEST(Session, RunOnAViewLeavesTheCallersBuffer) {
+  auto p = Pipeline::parse("featpipe: 1\nname: t\nstages:\n  - use: test.gain\n    with: {factor: -1, axis: col}\n", "p.yaml",
+                           "/tmp", fixtures(TensorSpec{{"row", "col"}, {-1, 3}}));
+  auto s = p->session();
+  const std::vector<float> buffer = {1, 2, 3, 4, 5, 6};
+  const int64_t shape[] = {2, 3};
+  const std::string axes[] = {"row", "col"};
+  for (int k = 0; k < 2; ++k) {  // the session's copy is reused
+    Tensor out = s->run(TensorView{buffer.data(), shape, axes});
+    EXPECT_EQ(out.shape, (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(out.data, (std::vector<float>{-1, -2, -3, -4, -5, -6}));
+  }
+  EXPECT_EQ(buffer, (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  const Tensor t{{2, 3}, {"row", "col"}, buffer, {}};
+  EXPECT_EQ(s->run(t.view()).data, s->run(t).data);
+  EXPECT_THROW(s->run(TensorView{buffer.data(), shape, std::span<const std::string>(axes, 1)}), Error);
 }
 
 TEST(Session, WholeInputStageEmitsAtFlush) {

@@ -18,8 +18,7 @@ Tensor run_steps_on_file(const std::string& steps, const fs::path& file) {
 
 Tensor run_steps_on_tensor(const std::string& steps, const std::vector<std::string>& axes,
                            const std::vector<int64_t>& shape, const std::vector<float>& data) {
-  sdk::Spec spec;
-  for (size_t k = 0; k < axes.size(); ++k) spec.append(axes[k], shape[k]);
+  const TensorSpec spec{axes, shape};
   LoadOptions opts;
   opts.input = spec;
   Tensor t;

@@ -18,10 +18,8 @@ Tensor make_tensor(std::vector<int64_t> shape, std::vector<std::string> axes, st
 
 std::shared_ptr<const Pipeline> load_steps(const std::string& steps, const Tensor& input, int stream_axis,
                                            const std::string& source_name) {
-  sdk::Spec spec;
-  for (size_t k = 0; k < input.shape.size(); ++k)
-    spec.append(input.axes[k], static_cast<int>(k) == stream_axis ? -1 : input.shape[k]);
-  spec.set_stream_axis(stream_axis);
+  TensorSpec spec{input.axes, input.shape, stream_axis};
+  if (stream_axis >= 0) spec.shape[stream_axis] = -1;
   LoadOptions opts;
   opts.input = spec;
   const std::string yaml = "featpipe: 1\nname: norm-test\nstages:\n" + steps;

@@ -3,6 +3,7 @@
 // (3) when torch is installed, make_golden.py rerun live (one test).
 #include "norm_support.hpp"
 
+#include <featpipe/sdk.hpp>
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>

@@ -4,6 +4,7 @@
 // stream axis that is not the first, and in-place output.
 #include "norm_support.hpp"
 
+#include <featpipe/sdk.hpp>
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
@@ -50,7 +51,7 @@ TEST(NormStream, StagesDeclareFrameWiseOrWholeInput) {
     SCOPED_TRACE(c.step);
     auto pipe = load_steps(c.step, x, 1);
     ASSERT_EQ(pipe->steps().size(), 1u);
-    const fp_stream_info& s = pipe->steps()[0].stream;
+    const StreamInfo& s = pipe->steps()[0].stream;
     EXPECT_EQ(s.whole_input, c.whole ? 1 : 0);
     EXPECT_EQ(pipe->batch_only_step().has_value(), c.whole);
     if (!c.whole) EXPECT_EQ(s.hop, 1.0);

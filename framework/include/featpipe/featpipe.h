@@ -16,6 +16,8 @@
 #ifndef FEATPIPE_H
 #define FEATPIPE_H
 
+#include <featpipe/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +25,6 @@
 extern "C" {
 #endif
 
-#define FEATPIPE_C_API __attribute__((visibility("default")))
 #define FEATPIPE_MAX_RANK 8
 
 typedef struct featpipe_pipeline featpipe_pipeline;
@@ -40,35 +41,35 @@ typedef struct featpipe_array {
 } featpipe_array;
 
 /* The featpipe version, "0.1.0". */
-FEATPIPE_C_API const char *featpipe_version(void);
+FEATPIPE_API const char *featpipe_version(void);
 /* Why the last failing call of this thread failed. */
-FEATPIPE_C_API const char *featpipe_last_error(void);
+FEATPIPE_API const char *featpipe_last_error(void);
 
 /* Loads and checks a pipeline file (errors carry file:line:col). */
-FEATPIPE_C_API featpipe_pipeline *featpipe_load(const char *path);
-FEATPIPE_C_API void featpipe_pipeline_free(featpipe_pipeline *p);
+FEATPIPE_API featpipe_pipeline *featpipe_load(const char *path);
+FEATPIPE_API void featpipe_pipeline_free(featpipe_pipeline *p);
 /* Look-ahead in samples at the first step's output rate; -1 when a step
  * needs the whole input; NaN when known only once the sample rate is. */
-FEATPIPE_C_API double featpipe_latency_samples(const featpipe_pipeline *p);
+FEATPIPE_API double featpipe_latency_samples(const featpipe_pipeline *p);
 
 /* Batch: one file at a time. `out` is valid until the session's next call. */
-FEATPIPE_C_API featpipe_session *featpipe_session_new(const featpipe_pipeline *p);
-FEATPIPE_C_API void featpipe_session_free(featpipe_session *s);
-FEATPIPE_C_API int featpipe_run_file(featpipe_session *s, const char *path, featpipe_array *out);
+FEATPIPE_API featpipe_session *featpipe_session_new(const featpipe_pipeline *p);
+FEATPIPE_API void featpipe_session_free(featpipe_session *s);
+FEATPIPE_API int featpipe_run_file(featpipe_session *s, const char *path, featpipe_array *out);
 
 /* Streaming: push interleaved samples of `channels` channels at
  * `sample_rate`; pull the frames completed so far (possibly none). */
-FEATPIPE_C_API featpipe_stream *featpipe_stream_open(const featpipe_pipeline *p, double sample_rate, int channels);
-FEATPIPE_C_API void featpipe_stream_free(featpipe_stream *s);
-FEATPIPE_C_API int featpipe_stream_push(featpipe_stream *s, const float *interleaved, size_t frames);
-FEATPIPE_C_API int featpipe_stream_push_s16(featpipe_stream *s, const int16_t *interleaved, size_t frames);
-FEATPIPE_C_API int featpipe_stream_pull(featpipe_stream *s, featpipe_array *out);
+FEATPIPE_API featpipe_stream *featpipe_stream_open(const featpipe_pipeline *p, double sample_rate, int channels);
+FEATPIPE_API void featpipe_stream_free(featpipe_stream *s);
+FEATPIPE_API int featpipe_stream_push(featpipe_stream *s, const float *interleaved, size_t frames);
+FEATPIPE_API int featpipe_stream_push_s16(featpipe_stream *s, const int16_t *interleaved, size_t frames);
+FEATPIPE_API int featpipe_stream_pull(featpipe_stream *s, featpipe_array *out);
 /* End of input; the last frames then come from featpipe_stream_pull. */
-FEATPIPE_C_API int featpipe_stream_flush(featpipe_stream *s);
+FEATPIPE_API int featpipe_stream_flush(featpipe_stream *s);
 /* A new input on the same stream (state cleared). */
-FEATPIPE_C_API int featpipe_stream_reset(featpipe_stream *s);
+FEATPIPE_API int featpipe_stream_reset(featpipe_stream *s);
 /* The stream's look-ahead in pushed samples (a resampler's delay included). */
-FEATPIPE_C_API double featpipe_stream_latency_samples(const featpipe_stream *s);
+FEATPIPE_API double featpipe_stream_latency_samples(const featpipe_stream *s);
 
 #ifdef __cplusplus
 }

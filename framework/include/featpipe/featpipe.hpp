@@ -3,6 +3,11 @@
 //   auto pipe = featpipe::Pipeline::load("pipelines/speech-logmel.yaml");
 //   auto session = pipe->session();            // one per thread
 //   featpipe::Tensor feats = session->run_file("x.wav");
+//   // Or samples the caller holds (no copy into a Tensor needed):
+//   int64_t shape[] = {n};
+//   std::string axes[] = {"time"};
+//   std::map<std::string, double> attrs = {{"sample_rate", 16000}};
+//   feats = session->run(featpipe::TensorView{samples, shape, axes, &attrs});
 //
 // Thread-safety: a loaded Pipeline is immutable and may be shared by any
 // number of threads; a Session (stage state, buffers) belongs to one thread
@@ -10,21 +15,20 @@
 // context (pipeline file:line:col, step, input file).
 #pragma once
 
-#include <featpipe/plugin.h>
-#include <featpipe/sdk.hpp>
+#include <featpipe/export.h>
 #include <featpipe/version.h>
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
-
-// Symbols of the engine library (built with hidden visibility).
-#define FEATPIPE_API __attribute__((visibility("default")))
 
 namespace featpipe {
 
@@ -35,6 +39,7 @@ class FEATPIPE_API Error : public std::runtime_error {
 };
 
 // A dense float32 row-major tensor with named axes and attributes.
+struct TensorView;
 struct Tensor {
   std::vector<int64_t> shape;
   std::vector<std::string> axes;
@@ -46,6 +51,55 @@ struct Tensor {
     for (int64_t d : shape) n *= d;
     return n;
   }
+  TensorView view() const;
+};
+
+// A tensor the caller owns (a numpy buffer, a camera frame), for
+// Session::run without building a Tensor first. Nothing is kept.
+struct TensorView {
+  const float* data = nullptr;  // row-major, numel() values
+  std::span<const int64_t> shape;
+  std::span<const std::string> axes;  // one name per dimension
+  const std::map<std::string, double>* attrs = nullptr;  // none when null
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+inline TensorView Tensor::view() const { return {data.data(), shape, axes, &attrs}; }
+
+// What a tensor looks like without its data: the input a pipeline of
+// tensors takes, and what each step gives.
+struct TensorSpec {
+  std::vector<std::string> axes;
+  std::vector<int64_t> shape;           // -1: unknown until data flows (the stream axis, image sizes)
+  int stream_axis = -1;                 // the axis that grows in a stream; -1: none
+  std::map<std::string, double> attrs;  // sample_rate, ...; NaN: known only once data flows
+
+  int rank() const { return static_cast<int>(axes.size()); }
+  // The axis called `name`, or -1.
+  int find(std::string_view name) const {
+    for (size_t k = 0; k < axes.size(); ++k)
+      if (axes[k] == name) return static_cast<int>(k);
+    return -1;
+  }
+  // NaN when absent or unknown.
+  double attr(const std::string& key) const {
+    auto it = attrs.find(key);
+    return it == attrs.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+  }
+  // "[frame=?, mel=80]"
+  std::string axes_text() const {
+    std::string out = "[";
+    for (size_t k = 0; k < axes.size(); ++k) {
+      if (k) out += ", ";
+      out += axes[k] + "=" + (k < shape.size() && shape[k] >= 0 ? std::to_string(shape[k]) : std::string("?"));
+    }
+    return out + "]";
+  }
 };
 
 struct LoadOptions {
@@ -56,7 +110,15 @@ struct LoadOptions {
   std::vector<std::string> plugin_files;
   // For pipelines whose first step takes a tensor rather than a file: the
   // input's spec (axes, known sizes, attributes), checked at load time.
-  std::optional<sdk::Spec> input;
+  std::optional<TensorSpec> input;
+};
+
+// How a step moves along the stream axis, as it declared at load time.
+struct StreamInfo {
+  bool whole_input = false;  // emits only once it has the whole input: refused in a stream
+  double hop = 0;            // input units per output unit (STFT: hop_length); 0: no stream axis
+  int64_t lookahead = 0;     // input units needed after an output's position
+  int64_t history = 0;       // and before it
 };
 
 // One step of a loaded pipeline, as configured.
@@ -67,10 +129,13 @@ struct StepInfo {
   std::string plugin_file;  // the shared library providing the stage
   std::string plugin_version;
   std::string params_json;  // resolved parameters, defaults filled in
-  sdk::Spec output;         // output spec agreed at load time
-  fp_stream_info stream{};  // how it moves along the stream axis
+  TensorSpec output;        // output spec agreed at load time
+  StreamInfo stream;        // how it moves along the stream axis
   std::string description;  // extra text from the stage (model layers, ...)
 };
+
+// Defined in the engine's sources: how they reach the implementations.
+struct Internal;
 
 class Session;
 
@@ -99,12 +164,11 @@ class FEATPIPE_API Pipeline : public std::enable_shared_from_this<Pipeline> {
   // A new instance of every stage, for one thread.
   std::unique_ptr<Session> session() const;
 
-  struct Impl;
-  explicit Pipeline(std::unique_ptr<Impl> impl);
-  const Impl& impl() const { return *impl_; }
-
  private:
-  std::unique_ptr<Impl> impl_;
+  friend struct Internal;
+  struct Impl;
+  explicit Pipeline(std::unique_ptr<const Impl> impl);
+  std::unique_ptr<const Impl> impl_;
 };
 
 // One thread's instantiated pipeline. Buffers are reused across inputs.
@@ -115,26 +179,28 @@ class FEATPIPE_API Session {
   Tensor run_file(const std::string& path);
   // Process an in-memory tensor: for a source step, raw data it accepts
   // (e.g. samples [time] or [channel, time] with attrs["sample_rate"]);
-  // otherwise the first step's input.
+  // otherwise the first step's input. Stages work in place: a Tensor is
+  // consumed as it is, a view copied once into the session's own buffer.
   Tensor run(Tensor input);
+  Tensor run(const TensorView& input);
   // Seconds of media in the last input (audio duration; 0 if unknown).
   double last_media_seconds() const;
 
+ private:
+  friend struct Internal;
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
-  Impl& impl() { return *impl_; }
-
- private:
   std::unique_ptr<Impl> impl_;
 };
 
 // Feature frames handed out by a Stream: a view valid until the next call
 // on that stream. Shape as the pipeline's output, with `frames()` along the
 // stream axis.
+inline constexpr int kMaxRank = 8;  // of any tensor in a pipeline
 struct FramesView {
   const float* data = nullptr;
   int32_t rank = 0;
-  int64_t shape[FP_MAX_RANK] = {};
+  int64_t shape[kMaxRank] = {};
   int32_t stream_axis = 0;
   int64_t frames() const { return rank > 0 ? shape[stream_axis] : 0; }
   bool empty() const { return data == nullptr || frames() == 0; }

@@ -2,6 +2,7 @@
 // manifest and provenance into an output folder (what `featpipe run` does).
 #pragma once
 
+#include <featpipe/export.h>
 #include <featpipe/featpipe.hpp>
 
 #include <functional>
