@@ -7,6 +7,7 @@
 #include <featpipe/log.hpp>
 
 #include <featpipe/plugin.h>
+#include <featpipe/sdk.hpp>
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
@@ -206,7 +207,7 @@ TEST(PluginAbi, SdkHeaderExampleBuildsAndRuns) {
   LoadOptions o;
   o.builtin_plugins = false;
   o.plugin_files = {FIXTURE_SDK_EXAMPLE};
-  o.input = sdk::Spec({{"time", -1}}, 0);
+  o.input = TensorSpec{{"time"}, {-1}, 0, {}};
   auto p = Pipeline::parse("featpipe: 1\nname: t\nstages:\n  - use: norm.clip\n    with: {lo: -1, hi: 0.5}\n", "p.yaml",
                            "/tmp", o);
   Tensor out = p->session()->run(Tensor{{4}, {"time"}, {-3, -0.25f, 0.75f, 2}, {}});

@@ -26,7 +26,7 @@ std::shared_ptr<const Pipeline> load_fake(const FakeModel& m, const std::string&
   LoadOptions opts;
   opts.builtin_plugins = false;
   opts.plugin_files = {FIXTURE_CNN_FAKE};
-  opts.input = sdk::Spec{{"channel", c}, {"height", h}, {"width", w}};
+  opts.input = TensorSpec{{"channel", "height", "width"}, {c, h, w}, -1, {}};
   return Pipeline::parse("featpipe: 1\nname: fake\nstages:\n  - use: cnn.features\n    with: {model: '" +
                              m.path.string() + "', " + with + "}\n",
                          "fake.yaml", m.tmp.path().string(), opts);
