@@ -1,9 +1,8 @@
-// manifest.jsonl: one JSON object per input, each appended with one write.
+// manifest.jsonl: one line per input, each appended with one write.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "manifest_entry.hpp"
 
-#include <map>
 #include <mutex>
 #include <string>
 
@@ -15,8 +14,10 @@ class Manifest {
   explicit Manifest(const std::string& path);
   ~Manifest();
   Manifest(const Manifest&) = delete;
-  // One whole line, one write(2): concurrent writers never interleave.
-  void append(const nlohmann::json& entry);
+  Manifest& operator=(const Manifest&) = delete;
+  // One whole line, one write(2): concurrent writers (other shards sharing
+  // the folder never share the file, but threads may) never interleave.
+  void append(const ManifestEntry& entry);
 
  private:
   int fd_ = -1;
@@ -24,8 +25,7 @@ class Manifest {
   std::mutex mu_;
 };
 
-// Outputs (relative to OUTDIR) that some line of a manifest*.jsonl in
-// `outdir` says are ok (or skipped as done). Torn or unparsable lines are ignored.
-std::map<std::string, bool> read_done(const std::string& outdir);
+// The manifest's file name: one per shard, so shards may share a folder.
+std::string manifest_name(int shard_index, int shard_count);
 
 }  // namespace featpipe
