@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
 
@@ -85,16 +86,18 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     std::lock_guard<std::mutex> lock(mu);
     count(prog, e);
   };
+  std::function<void()> tick;
+  if (o.on_progress) tick = [&] {
+    RunProgress snap;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      snap = prog;
+    }
+    snap.elapsed = elapsed();
+    o.on_progress(snap);
+  };
   {
-    ProgressMonitor monitor(o.progress_interval, o.on_progress ? std::function<void()>([&] {
-      RunProgress snap;
-      {
-        std::lock_guard<std::mutex> g(mu);
-        snap = prog;
-      }
-      snap.elapsed = elapsed();
-      o.on_progress(snap);
-    }) : std::function<void()>());
+    ProgressMonitor monitor(o.progress_interval, std::move(tick));
     thread_executor(o.jobs)->run(plan.jobs, make_worker, on_done);
   }
   sink.finish();
