@@ -16,8 +16,10 @@ void write_atomic(const fs::path& out, const std::function<void(std::ostream&)>&
   std::error_code ec;
   fs::create_directories(out.parent_path(), ec);
   if (ec) throw Error("cannot create folder " + out.parent_path().string() + ": " + ec.message());
-  const fs::path tmp = out.parent_path() / ("." + out.filename().string() + ".tmp-" + std::to_string(getpid()) + "-" +
-                                            std::to_string(writer));
+  std::string name = ".";  // appended, not "." + string: GCC 12 warns falsely (-Wrestrict, PR105651)
+  name += out.filename().string();
+  name += ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(writer);
+  const fs::path tmp = out.parent_path() / name;
   {
     std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
     if (!os) throw Error("cannot write " + out.string() + ": " + std::strerror(errno));
