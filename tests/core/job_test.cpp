@@ -1,9 +1,12 @@
 // Running one job of a batch run on the caller's thread: a session, an
-// input, a sink; each action and each way an input can fail.
+// input, a sink; each action and each way an input can fail. Then jobs in
+// worker processes, with real sessions.
 #include "batch_support.hpp"
 #include "test_support.hpp"
 
+#include "batch/executor.hpp"
 #include "batch/job.hpp"
+#include "batch/npy_folder_sink.hpp"
 
 #include <gtest/gtest.h>
 
@@ -92,4 +95,28 @@ TEST_F(OneJob, SkipAndFailReadNothing) {
   EXPECT_EQ(e.error, fail.error);
   EXPECT_EQ(e.media_seconds, 0.0);
   EXPECT_TRUE(sink.written.empty());
+}
+
+TEST_F(OneJob, InWorkerProcessesIntoTheNpyFolder) {
+  // The pipeline is loaded in the parent; each child makes its own session.
+  NpyFolderSink out(dir / "out");
+  std::vector<Job> js = {job("a.txt", "1 2 3"), job("bad.txt", "corrupt"), job("b.txt", "4 5")};
+  for (Job& j : js) j.output = out.output_of(j.rel);
+  std::vector<ManifestEntry> got(js.size());
+  process_executor(2)->run(
+      js,
+      [&](int w) -> Executor::Worker {
+        std::shared_ptr<Session> s = pipe->session();
+        return [s, &out, w](const Job& j) { return run_job(j, *s, out, w); };
+      },
+      [&](size_t k, ManifestEntry e) { got[k] = std::move(e); });
+  EXPECT_EQ(got[0].status, Status::ok) << got[0].error;
+  EXPECT_EQ(got[0].shape, (std::vector<int64_t>{3}));
+  EXPECT_DOUBLE_EQ(got[0].media_seconds, 0.03);
+  EXPECT_EQ(got[1].status, Status::error);
+  EXPECT_NE(got[1].error.find("corrupt data"), std::string::npos) << got[1].error;
+  EXPECT_EQ(got[2].status, Status::ok) << got[2].error;
+  EXPECT_EQ(npy::read((dir / "out" / "a.txt.npy").string()).data, (std::vector<float>{2, 4, 6}));
+  EXPECT_EQ(npy::read((dir / "out" / "b.txt.npy").string()).data, (std::vector<float>{8, 10}));
+  EXPECT_FALSE(fs::exists(dir / "out" / "bad.txt.npy"));
 }

@@ -38,4 +38,10 @@ class Executor {
 // of them the caller's, taking jobs in plan order.
 std::unique_ptr<Executor> thread_executor(int threads);
 
+// Up to `processes` child processes (no more than there are jobs, at least
+// one), each making its worker after fork. A child that dies fails the job
+// it was on (the entry says how it died) and is replaced. Throws Error when
+// a child cannot make its worker. Not yet offered by `featpipe run`.
+std::unique_ptr<Executor> process_executor(int processes);
+
 }  // namespace featpipe
