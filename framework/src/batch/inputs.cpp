@@ -2,7 +2,7 @@
 
 #include <featpipe/featpipe.hpp>
 
-#include "util.hpp"
+#include "../util.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -45,13 +45,6 @@ InputList list_inputs(const std::vector<std::string>& args, const std::vector<st
     }
   }
   return out;
-}
-
-void keep_shard(InputList& list, int index, int count) {
-  if (count <= 1) return;
-  std::erase_if(list.files, [&](const InputFile& f) {
-    return util::fnv1a64(f.rel) % static_cast<uint64_t>(count) != static_cast<uint64_t>(index);
-  });
 }
 
 }  // namespace featpipe

@@ -8,10 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-
-namespace fs = std::filesystem;
 
 namespace featpipe {
 
@@ -35,31 +31,16 @@ Manifest::~Manifest() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Manifest::append(const nlohmann::json& entry) {
-  const std::string line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+void Manifest::append(const ManifestEntry& entry) {
+  const std::string line = entry.line();
   std::lock_guard<std::mutex> lock(mu_);
   ssize_t n = ::write(fd_, line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size())) throw Error(path_ + ": cannot append to the manifest: " + std::strerror(errno));
 }
 
-std::map<std::string, bool> read_done(const std::string& outdir) {
-  std::map<std::string, bool> done;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(outdir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("manifest", 0) != 0 || e.path().extension() != ".jsonl") continue;
-    std::ifstream is(e.path());
-    std::string line;
-    while (std::getline(is, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("output") || !j["output"].is_string()) continue;
-      const std::string status = j.value("status", "");
-      // Any ok line counts: outputs are replaced atomically, so a later
-      // failure (or a refusal to overwrite) leaves that output intact.
-      done[j["output"].get<std::string>()] |= status == "ok" || status == "skipped";
-    }
-  }
-  return done;
+std::string manifest_name(int shard_index, int shard_count) {
+  if (shard_count <= 1) return "manifest.jsonl";
+  return "manifest-" + std::to_string(shard_index) + "-of-" + std::to_string(shard_count) + ".jsonl";
 }
 
 }  // namespace featpipe

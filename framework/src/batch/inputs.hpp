@@ -1,4 +1,4 @@
-// Listing a run's inputs: folders walked recursively, sorted, sharded.
+// Listing a run's inputs: folders walked recursively, sorted.
 #pragma once
 
 #include <string>
@@ -18,8 +18,5 @@ struct InputList {
 
 // Throws Error for an input path that does not exist.
 InputList list_inputs(const std::vector<std::string>& args, const std::vector<std::string>& extensions);
-
-// Keeps the inputs of shard `index` of `count`, by a stable hash of `rel`.
-void keep_shard(InputList& list, int index, int count);
 
 }  // namespace featpipe

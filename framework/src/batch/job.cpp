@@ -1,0 +1,40 @@
+#include "job.hpp"
+
+#include <chrono>
+#include <new>
+
+namespace featpipe {
+
+ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ManifestEntry e;
+  e.input = job.input;
+  e.output = job.output;
+  try {
+    switch (job.action) {
+      case Job::Action::skip:
+        e.status = ManifestEntry::Status::skipped;
+        break;
+      case Job::Action::fail:
+        throw Error(job.error);
+      case Job::Action::run: {
+        Tensor t = session.run_file(job.input);
+        e.media_seconds = session.last_media_seconds();  // counted even if the write fails
+        sink.write(job.output, t, worker);
+        e.shape = std::move(t.shape);
+        e.axes = std::move(t.axes);
+        break;
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    e.status = ManifestEntry::Status::error;
+    e.error = "out of memory";
+  } catch (const std::exception& ex) {
+    e.status = ManifestEntry::Status::error;
+    e.error = ex.what();
+  }
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+}  // namespace featpipe

@@ -1,0 +1,15 @@
+// Running one job: an input through a session into a sink. No threads, no
+// shared state but the sink: the executors call this, tests call it directly.
+#pragma once
+
+#include "manifest_entry.hpp"
+#include "plan.hpp"
+#include "sink.hpp"
+
+namespace featpipe {
+
+// Never throws for the input's own failures (decoding, a stage, the sink,
+// out of memory): they become an error entry. `worker` is passed to the sink.
+ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker);
+
+}  // namespace featpipe

@@ -1,0 +1,57 @@
+#include "manifest_entry.hpp"
+
+namespace featpipe {
+
+const char* to_string(ManifestEntry::Status s) {
+  switch (s) {
+    case ManifestEntry::Status::ok: return "ok";
+    case ManifestEntry::Status::skipped: return "skipped";
+    case ManifestEntry::Status::error: return "error";
+  }
+  return "error";
+}
+
+nlohmann::json ManifestEntry::to_json() const {
+  nlohmann::json j = {{"input", input}, {"output", output}};
+  if (status == Status::ok) {
+    j["shape"] = shape;
+    j["axes"] = axes;
+  }
+  j["status"] = to_string(status);
+  j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
+  j["seconds"] = seconds;
+  return j;
+}
+
+std::string ManifestEntry::line() const {
+  return to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::optional<ManifestEntry> ManifestEntry::from_json(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("output") || !j["output"].is_string()) return std::nullopt;
+  ManifestEntry e;
+  const std::string status = j.contains("status") && j["status"].is_string() ? j["status"].get<std::string>() : "";
+  if (status == "ok") e.status = Status::ok;
+  else if (status == "skipped") e.status = Status::skipped;
+  else if (status == "error") e.status = Status::error;
+  else return std::nullopt;
+  e.output = j["output"].get<std::string>();
+  if (j.contains("input") && j["input"].is_string()) e.input = j["input"].get<std::string>();
+  if (j.contains("error") && j["error"].is_string()) e.error = j["error"].get<std::string>();
+  if (j.contains("seconds") && j["seconds"].is_number()) e.seconds = j["seconds"].get<double>();
+  if (j.contains("shape") && j["shape"].is_array())
+    for (const auto& d : j["shape"])
+      if (d.is_number_integer()) e.shape.push_back(d.get<int64_t>());
+  if (j.contains("axes") && j["axes"].is_array())
+    for (const auto& a : j["axes"])
+      if (a.is_string()) e.axes.push_back(a.get<std::string>());
+  return e;
+}
+
+std::optional<ManifestEntry> ManifestEntry::parse(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return from_json(j);
+}
+
+}  // namespace featpipe

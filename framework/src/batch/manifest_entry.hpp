@@ -1,0 +1,43 @@
+// One line of manifest.jsonl, typed.
+//
+// The line keeps its format: {"axes", "error", "input", "output", "seconds",
+// "shape", "status"} (keys sorted, as nlohmann::json writes objects), with
+// "shape" and "axes" only on ok lines and "error" null unless an error.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+struct ManifestEntry {
+  enum class Status { ok, skipped, error };
+
+  std::string input;   // the path as found
+  std::string output;  // the sink's name for it, relative to the output folder
+  Status status = Status::ok;
+  std::vector<int64_t> shape;  // of the features written (ok only)
+  std::vector<std::string> axes;
+  std::string error;           // why (error only)
+  double seconds = 0;          // wall time of this input
+  // Seconds of media decoded. Kept for progress, not written: the line
+  // format is relied on by users' scripts and stays as it was.
+  double media_seconds = 0;
+
+  nlohmann::json to_json() const;
+  // One manifest line, newline included (invalid UTF-8 replaced).
+  std::string line() const;
+  // Nullopt for what is not an entry: not an object, no string "output",
+  // an unknown status. Fields of the wrong type are left at their defaults.
+  static std::optional<ManifestEntry> from_json(const nlohmann::json& j);
+  // Also nullopt for a torn or unparsable line.
+  static std::optional<ManifestEntry> parse(const std::string& line);
+};
+
+const char* to_string(ManifestEntry::Status s);
+
+}  // namespace featpipe

@@ -1,0 +1,46 @@
+#include "plan.hpp"
+
+#include "../util.hpp"
+
+#include <unordered_map>
+
+namespace featpipe {
+
+bool in_shard(const std::string& rel, int index, int count) {
+  if (count <= 1) return true;
+  return util::fnv1a64(rel) % static_cast<uint64_t>(count) == static_cast<uint64_t>(index);
+}
+
+Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const ResumeIndex& done) {
+  Plan plan;
+  plan.not_taken = listed.not_taken;
+  std::unordered_map<std::string, size_t> first_of;  // output -> its first job
+  for (InputFile& f : listed.files) {
+    if (!in_shard(f.rel, o.shard_index, o.shard_count)) continue;
+    Job job;
+    job.output = sink.output_of(f.rel);
+    job.input = std::move(f.path);
+    job.rel = std::move(f.rel);
+    auto [it, fresh] = first_of.emplace(job.output, plan.jobs.size());
+    if (!fresh) {
+      job.action = Job::Action::fail;
+      job.error = "its output " + job.output + " is also that of " + plan.jobs[it->second].input + " (same relative path)";
+    } else if (sink.exists(job.output)) {
+      if (o.resume && done.done(job.output)) {
+        job.action = Job::Action::skip;
+      } else if (!o.resume && !o.overwrite) {
+        job.action = Job::Action::fail;
+        job.error = "output " + sink.describe(job.output) + " exists (use --resume to skip finished inputs or --overwrite)";
+      }
+    }
+    plan.jobs.push_back(std::move(job));
+  }
+  return plan;
+}
+
+Plan plan_run(const std::vector<std::string>& inputs, const std::vector<std::string>& extensions,
+              const PlanOptions& o, const Sink& sink, const ResumeIndex& done) {
+  return plan_jobs(list_inputs(inputs, extensions), o, sink, done);
+}
+
+}  // namespace featpipe

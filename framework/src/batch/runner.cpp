@@ -1,0 +1,111 @@
+// `featpipe run`: plan the jobs, then an executor runs them (one session per
+// worker) into the .npy folder sink, each finished job appended to the
+// manifest and counted.
+#include <featpipe/runner.hpp>
+
+#include "executor.hpp"
+#include "job.hpp"
+#include "manifest.hpp"
+#include "npy_folder_sink.hpp"
+#include "plan.hpp"
+#include "progress_monitor.hpp"
+#include "provenance.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <mutex>
+
+namespace fs = std::filesystem;
+
+namespace featpipe {
+
+namespace {
+
+void prepare_outdir(const std::string& outdir) {
+  std::error_code ec;
+  fs::create_directories(outdir, ec);
+  if (ec || !fs::is_directory(outdir)) throw Error(outdir + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
+  if (::access(outdir.c_str(), W_OK) != 0) throw Error(outdir + ": the output folder is not writable");
+}
+
+void count(RunProgress& p, const ManifestEntry& e) {
+  ++p.done;
+  switch (e.status) {
+    case ManifestEntry::Status::ok: ++p.ok; break;
+    case ManifestEntry::Status::skipped: ++p.skipped; break;
+    case ManifestEntry::Status::error: ++p.failed; break;
+  }
+  p.media_seconds += e.media_seconds;
+}
+
+}  // namespace
+
+RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
+  if (!pipe.has_source()) throw Error(pipe.file() + ": the first step takes a tensor; `run` needs one that reads files");
+  if (o.jobs < 1) throw Error("-j must be at least 1");
+  NpyFolderSink sink(o.outdir);
+  PlanOptions po;
+  po.shard_index = o.shard_index;
+  po.shard_count = o.shard_count;
+  po.resume = o.resume;
+  po.overwrite = o.overwrite;
+  // Listing first: a missing input stops the run before the folder is made.
+  InputList listed = list_inputs(o.inputs, pipe.extensions());
+
+  prepare_outdir(o.outdir);
+  write_provenance(pipe, o.outdir, o.overwrite);
+  const ResumeIndex done = o.resume ? ResumeIndex::read(o.outdir) : ResumeIndex{};
+  Manifest manifest((fs::path(o.outdir) / manifest_name(o.shard_index, o.shard_count)).string());
+  const Plan plan = plan_jobs(std::move(listed), po, sink, done);
+
+  RunProgress prog;
+  prog.total = plan.jobs.size();
+  prog.not_taken = plan.not_taken;
+  std::mutex mu;  // guards prog against the monitor
+  const auto t_start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
+  auto report_error = o.on_error ? o.on_error : [](const std::string& in, const std::string& msg) {
+    std::cerr << "error: " << in << ": " << msg << "\n";
+  };
+
+  auto make_worker = [&](int w) -> Executor::Worker {
+    std::shared_ptr<Session> session = pipe.session();
+    return [session, &sink, w](const Job& job) { return run_job(job, *session, sink, w); };
+  };
+  auto on_done = [&](size_t, ManifestEntry e) {
+    if (e.status == ManifestEntry::Status::error) report_error(e.input, e.error);
+    try {
+      manifest.append(e);
+    } catch (const std::exception& ex) {
+      report_error(e.input, ex.what());
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    count(prog, e);
+  };
+  std::function<void()> tick;
+  if (o.on_progress) tick = [&] {
+    RunProgress snap;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      snap = prog;
+    }
+    snap.elapsed = elapsed();
+    o.on_progress(snap);
+  };
+  {
+    ProgressMonitor monitor(o.progress_interval, std::move(tick));
+    thread_executor(o.jobs)->run(plan.jobs, make_worker, on_done);
+  }
+  sink.finish();
+
+  prog.elapsed = elapsed();
+  prog.finished = true;
+  if (o.on_progress) o.on_progress(prog);
+  return prog;
+}
+
+}  // namespace featpipe

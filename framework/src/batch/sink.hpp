@@ -1,0 +1,33 @@
+// Where a batch run's features go: one whole tensor per input.
+//
+// A sink names each input's output, says whether a previous run left it, and
+// stores it. One file per input (the .npy folder) is one kind; sinks that put
+// several inputs in one file (Kaldi ark + scp, WebDataset tar) serialize
+// their writes inside write() and write their index in finish().
+#pragma once
+
+#include <featpipe/featpipe.hpp>
+
+#include <string>
+
+namespace featpipe {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // The manifest's `output` for an input kept as `rel` ("sub/x.wav"):
+  // relative to the output folder, unique per input.
+  virtual std::string output_of(const std::string& rel) const = 0;
+  // Whether `output` is already stored (by an earlier run).
+  virtual bool exists(const std::string& output) const = 0;
+  // `output` as the user should read it in a message (a full path).
+  virtual std::string describe(const std::string& output) const = 0;
+  // Stores one input's features. Called by several workers at once; `worker`
+  // tells them apart. Throws Error; never leaves a partial output behind.
+  virtual void write(const std::string& output, const Tensor& features, int worker) = 0;
+  // After the last write (an index, a tar's end). Not called when the run
+  // ends by an exception.
+  virtual void finish() {}
+};
+
+}  // namespace featpipe
