@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Tiny .npy fixtures for tensor.load: one per dtype and memory order that
-it reads, each a 2x3 array of known values (tests/norm/load_test.cpp holds
+it reads, each a 2x3 array of known values (tests/tensor_stages/load_test.cpp holds
 the same values), plus a few 1-D/3-D and big-endian files, and a small
 embeddings matrix for pipelines/tensor-l2.yaml. Rerun to regenerate."""
 import os

@@ -67,7 +67,7 @@ TEST(TensorLoad, EveryDtypeAndOrderOfTheFixtures) {
 TEST(TensorLoad, NumpyArraysRoundTripAndNumpyReadsOurOutput) {
   if (!python_has("numpy")) GTEST_SKIP() << "python3-numpy missing: covered by the committed fixtures only";
   TempDir in, out;
-  const std::string script = quote((source_dir() / "tests/norm/npy_roundtrip.py").string());
+  const std::string script = quote((source_dir() / "tests/tensor_stages/npy_roundtrip.py").string());
   ASSERT_EQ(run_shell(quote(python()) + " " + script + " make " + quote(in.path().string())).exit_code, 0);
   const CmdResult r = run_cli({"run", pipeline("tensor-load.yaml").string(), in.path().string(), "-o", out.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;

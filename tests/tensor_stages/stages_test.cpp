@@ -123,7 +123,7 @@ INSTANTIATE_TEST_SUITE_P(Golden, Stages, ::testing::ValuesIn(kCases),
 TEST(NormGolden, LiveTorchRecomputeAgrees) {
   if (!python_has("numpy torch")) GTEST_SKIP() << "torch missing: committed goldens only";
   TempDir dir;
-  const CmdResult r = run_shell(quote(python()) + " " + quote((source_dir() / "tests/norm/make_golden.py").string()) +
+  const CmdResult r = run_shell(quote(python()) + " " + quote((source_dir() / "tests/tensor_stages/make_golden.py").string()) +
                                 " " + quote(dir.path().string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const Case& c : kCases) {

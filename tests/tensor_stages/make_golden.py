@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden references for the norm.* and math.* stages (tests/norm).
+"""Golden references for the norm.* and math.* stages (tests/tensor_stages).
 
     make_golden.py [OUTDIR]     (default: the golden/ folder beside this file)
 

@@ -31,7 +31,7 @@ Tensor run_steps(const std::string& steps, const Tensor& input, int stream_axis)
   return pipe->session()->run(input);
 }
 
-fs::path golden_dir() { return source_dir() / "tests" / "norm" / "golden"; }
+fs::path golden_dir() { return source_dir() / "tests" / "tensor_stages" / "golden"; }
 
 npy::Array golden(const std::string& name) { return npy::read((golden_dir() / (name + ".npy")).string()); }
 

@@ -22,7 +22,7 @@ std::shared_ptr<const Pipeline> load_steps(const std::string& steps, const Tenso
 // Runs `steps` on `input` (batch) and returns the result.
 Tensor run_steps(const std::string& steps, const Tensor& input, int stream_axis = -1);
 
-// tests/norm/golden/<name>.npy.
+// tests/tensor_stages/golden/<name>.npy.
 npy::Array golden(const std::string& name);
 fs::path golden_dir();
 
