@@ -58,6 +58,7 @@ class Collision : public ::testing::Test {
     EXPECT_EQ(later["input"], later_path.string());
     EXPECT_EQ(later["status"], "error");
     EXPECT_EQ(later["output"], out_rel);
+    ASSERT_TRUE(later["error"].is_string()) << later;
     const std::string msg = "its output " + out_rel + " is also that of " + first_path.string();
     EXPECT_NE(later["error"].get<std::string>().find(msg), std::string::npos) << later;
     EXPECT_NE(r.err.find("error: " + later_path.string() + ": " + msg), std::string::npos) << r.err;
