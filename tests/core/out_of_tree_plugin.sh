@@ -12,8 +12,12 @@ cmake -S "$work/plugin" -B "$work/plugin/build" -DCMAKE_PREFIX_PATH="$work/prefi
 cmake --build "$work/plugin/build" >/dev/null
 fp="$work/prefix/bin/featpipe"
 # The installed CLI finds its own built-in plugins and the new stage.
-"$fp" stages norm.softmax --plugin "$work/plugin/build/libfeatpipe_softmax.so" | grep -q "temperature: float"
-"$fp" stages | grep -q "^tensor.load"
+# Output captured first: `cmd | grep -q` under pipefail fails when grep
+# exits at the match while cmd is still writing (SIGPIPE).
+doc=$("$fp" stages norm.softmax --plugin "$work/plugin/build/libfeatpipe_softmax.so")
+grep -q "temperature: float" <<<"$doc"
+stages=$("$fp" stages)
+grep -q "^tensor.load" <<<"$stages"
 /usr/bin/python3 - "$work/logits.npy" <<'PY'
 import sys, numpy as np
 np.save(sys.argv[1], np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]], dtype=np.float64))
