@@ -144,6 +144,19 @@ TEST(Npy, HeaderIsReadStrictly) {
   }
 }
 
+// Headers cut short inside a token (found by fuzz/npy_fuzz.cpp: the reader
+// looked one character past the header; ASan builds catch that).
+TEST(Npy, HeaderEndingInsideAToken) {
+  test::TempDir dir;
+  for (const std::string dict : {"{'descr': '<f4', 'shape': (3,), 'fortran_order': Fa",
+                                 "{'descr': '<f4', 'shape': (3,), 'fortran_order': ",
+                                 "{'descr': '<f4', 'shape': (3", "{'descr': '<f"}) {
+    SCOPED_TRACE(dict);
+    test::write_text(dir / "cut.npy", std::string("\x93NUMPY\x01\x00", 8) + char(dict.size()) + '\0' + dict);
+    EXPECT_EQ(read_error(dir / "cut.npy").rfind("malformed .npy", 0), 0u) << read_error(dir / "cut.npy");
+  }
+}
+
 TEST(Npy, SizesMustAgreeWithTheFile) {
   test::TempDir dir;
   const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";

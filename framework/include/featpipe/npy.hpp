@@ -139,8 +139,9 @@ class HeaderParser {
     skip_space();
     for (const char* w : {"True", "False"}) {
       const size_t n = std::strlen(w);
+      if (t_.compare(p_, n, w) != 0 || p_ + n > t_.size()) continue;
       const bool word_ends = p_ + n == t_.size() || (!std::isalnum(static_cast<unsigned char>(t_[p_ + n])) && t_[p_ + n] != '_');
-      if (t_.compare(p_, n, w) == 0 && word_ends) {
+      if (word_ends) {
         p_ += n;
         return w[0] == 'T';
       }
