@@ -14,11 +14,12 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(pipeline npy audio_decode image_decode)
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+compat="-include $PWD/fuzz/clang14_compat.h"  # see that file
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
-  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link $san" -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link $san" \
+  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link $san $compat" -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link $san $compat" \
   -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_MODULE_LINKER_FLAGS="" -DCMAKE_SHARED_LINKER_FLAGS="" \
   -DFEATPIPE_TESTS=OFF -DFEATPIPE_BENCH=OFF -DFEATPIPE_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
