@@ -3,6 +3,7 @@
 #include "engine.hpp"
 #include "spec_convert.hpp"
 #include "util.hpp"
+#include "yaml_checks.hpp"
 
 #include <filesystem>
 #include <limits>
@@ -113,6 +114,7 @@ std::string StepDef::where_param(const std::string& file, const char* param) con
 
 void load_pipeline(PipelineImpl& p, const std::string& text, const LoadOptions& opts) {
   YAML::Node root = parse_yaml(text, p.file);
+  check_duplicate_keys(root, p.file);
   if (!root.IsMap()) fail(p.file, root.Mark(), "a pipeline file is a map with keys featpipe, name, stages");
 
   static const std::set<std::string> top_keys = {"featpipe", "name", "plugins", "stages"};

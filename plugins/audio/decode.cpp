@@ -14,17 +14,25 @@
 //     [channel, time] spec carrying attribute sample_rate, then push().
 // Both resample through the same incremental libsoxr code, fed in chunks,
 // so a file and the same samples streamed give the same output.
+//
+// Resource bounds (a file's header sizes what is allocated): a file longer
+// than `max_duration` seconds (default 3600, one hour; 230 MB of float
+// samples per channel at 16 kHz) is refused before its samples are read,
+// and so is a header sample rate outside [kMinFileRate, kMaxFileRate] (a
+// WAV claiming 1 Hz would otherwise resample 400 KB to ~3e9 samples).
 #include "dsp.hpp"
 #include "stages.hpp"
 
 #include <sndfile.h>
 #include <soxr.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -35,6 +43,12 @@ namespace {
 
 using sdk::check;
 using sdk::Error;
+
+// Sample rates accepted in a file's header: telephone audio is 8 kHz and
+// ultrasound recorders reach a few hundred kHz; anything outside is a
+// broken or hostile header.
+constexpr int kMinFileRate = 1000;
+constexpr int kMaxFileRate = 1000000;
 
 // x / 32768 exactly as libsndfile's float read (exact: a power of two),
 // cloned for AVX-512 / AVX2 / baseline.
@@ -155,11 +169,13 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       sdk::Param::Choice("resample_quality", "vhq", "vhq|hq|mq|lq")
           .doc("libsoxr recipe; lower ones shorten a live stream's resampling delay (vhq: ~77 ms at 48 kHz) "
                "at some accuracy"),
+      sdk::Param::Float("max_duration", "3600").range(1e-3, 1e6).unit("s")
+          .doc("refuse files longer than this (checked on the header before decoding, and while reading)"),
   };
 
   explicit Decode(const sdk::Params& p)
       : rate_(p.is_null("sample_rate") ? 0.0 : static_cast<double>(p.i("sample_rate"))), mono_(p.b("mono")),
-        recipe_(soxr_recipe(p.s("resample_quality"))) {}
+        recipe_(soxr_recipe(p.s("resample_quality"))), max_duration_(p.f("max_duration")) {}
 
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     info.hop = 1.0;
@@ -208,6 +224,15 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check(f != nullptr, nullptr, "cannot decode '", name, "': ", sf_strerror(nullptr));
     check(info.channels > 0 && info.samplerate > 0, nullptr, "'", name, "' declares ", info.channels,
           " channels at ", info.samplerate, " Hz");
+    check(info.samplerate >= kMinFileRate && info.samplerate <= kMaxFileRate, nullptr, "'", name,
+          "' declares a sample rate of ", info.samplerate, " Hz in its header; audio.decode reads files of ",
+          kMinFileRate, " to ", kMaxFileRate, " Hz");
+    // frames is exact for most formats, an estimate for MP3: the read loop
+    // below checks again as samples arrive.
+    const int64_t max_frames = static_cast<int64_t>(std::floor(max_duration_ * info.samplerate));
+    check(info.frames <= max_frames || info.frames >= std::numeric_limits<sf_count_t>::max() / 2, nullptr, "'", name,
+          "' is ", sdk::cat(static_cast<double>(info.frames) / info.samplerate), " s long (", info.frames, " frames at ",
+          info.samplerate, " Hz), over max_duration (", max_duration_, " s)");
     check_not_truncated(f.get(), name);
 
     // Read interleaved frames in blocks; planar per channel (or the mean).
@@ -225,6 +250,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
                        sf_command(f.get(), SFC_RAW_DATA_NEEDS_ENDSWAP, nullptr, 0) == SF_FALSE;
     int64_t total = 0;
     for (;;) {
+      check(total <= max_frames, nullptr, "'", name, "' is longer than max_duration (", max_duration_,
+            " s): over ", total, " frames at ", info.samplerate, " Hz");
       if (ch == 1) {  // common case: read straight into mono_buf_ (kept across files: no zero fill)
         if (mono_buf_.size() < static_cast<size_t>(total) + 65536)
           mono_buf_.resize(std::max(mono_buf_.size() * 2, static_cast<size_t>(total) + 65536));
@@ -287,7 +314,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       length_ = total;
     } else {
       resampler_->clear();
-      const int64_t chunk = 1 << 16;
+      // Input chunks whose output stays near 64K samples: the resampler's
+      // output buffer follows the input chunk times the rate ratio.
+      const double ratio = rate_ / in_rate_;
+      const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(65536 / std::max(ratio, 1.0)), 256, 1 << 16);
       for (int64_t at = 0; at < total; at += chunk)
         resampler_->process(src + at, std::min(chunk, total - at), total);
       resampler_->process(nullptr, 0, 0);
@@ -410,6 +440,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   double rate_;  // 0: keep the input's
   bool mono_;
   unsigned long recipe_;  // libsoxr quality recipe
+  double max_duration_;   // seconds; longer files are refused
   bool file_mode_ = false, emitted_ = false;
   double in_rate_ = 0;
   int64_t in_channels_ = 1;

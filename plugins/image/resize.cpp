@@ -17,6 +17,11 @@
 // `match: tensor` follows Resize(antialias=True) on float tensors,
 // unclamped. Data outside [0, 1] (normalized) is never clamped. The other
 // filters never overshoot, so both paths agree for them.
+//
+// max_pixels (default 178956970, image.decode's and PIL's bomb limit) bounds
+// the output and the intermediate pass per plane: with `size: 256` a 1x20000
+// image would otherwise become 256x5120000 (15 GB). Checked before anything
+// is allocated.
 #include "buffer.hpp"
 #include "resample.hpp"
 #include "stages.hpp"
@@ -46,10 +51,16 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
       Param::Choice("interpolation", "bilinear", "bilinear|area|bicubic|nearest").doc("resampling filter"),
       Param::Bool("antialias", "true").doc("widen the filter when shrinking (PIL/torchvision antialias)"),
       Param::Choice("match", "pil", "pil|tensor")
-          .doc("bicubic only: torchvision's PIL path (clamped per pass) or its float tensor path (unclamped)")};
+          .doc("bicubic only: torchvision's PIL path (clamped per pass) or its float tensor path (unclamped)"),
+      Param::Int("max_pixels", "178956970").range(1, 2147483647)
+          .doc("refuse an output (or intermediate pass) of more pixels per plane than this")};
 
   explicit Resize(const sdk::Params& p)
-      : size_(p.numbers("size")), antialias_(p.b("antialias")), match_pil_(p.s("match") == "pil") {
+      : size_(p.numbers("size")), antialias_(p.b("antialias")), match_pil_(p.s("match") == "pil"),
+        max_pixels_(p.i("max_pixels")) {
+    if (size_.size() == 2)
+      sdk::check(size_[0] * size_[1] <= static_cast<double>(max_pixels_), "size", "size ", size_[0], "x", size_[1],
+                 " is over max_pixels (", max_pixels_, ")");
     std::string i = p.s("interpolation");
     interp_ = i == "bicubic" ? Interp::bicubic : i == "area" ? Interp::area : i == "nearest" ? Interp::nearest
                                                                                          : Interp::bilinear;
@@ -72,6 +83,7 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
     const int64_t in_h = in.shape[r - 2], in_w = in.shape[r - 1];
     sdk::check(in_h > 0 && in_w > 0, nullptr, "image.resize: empty image ", in_h, "x", in_w);
     auto [h, w] = out_size(in_h, in_w);
+    check_pixels(in_h, in_w, h, w);
     if (wy_.in != in_h || wy_.out != h) wy_ = axis_weights(static_cast<int>(in_h), static_cast<int>(h), interp_, antialias_);
     if (wx_.in != in_w || wx_.out != w) wx_ = axis_weights(static_cast<int>(in_w), static_cast<int>(w), interp_, antialias_);
     const int64_t planes = sdk::span_of(in, 0, r - 2);
@@ -96,6 +108,20 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
     return lo >= 0.0f && hi <= 1.0f;
   }
 
+  // The output and both passes' intermediates (h x in_w, in_h x w), per
+  // plane, within max_pixels; doubles so that no product wraps around.
+  void check_pixels(int64_t in_h, int64_t in_w, int64_t h, int64_t w) const {
+    const double most = static_cast<double>(max_pixels_);
+    const double pixels = static_cast<double>(h) * static_cast<double>(w);
+    sdk::check(pixels <= most, nullptr, "image.resize: resizing ", in_h, "x", in_w, " to ", h, "x", w, " would make ",
+               pixels < 9e18 ? std::to_string(static_cast<int64_t>(pixels)) : sdk::cat(pixels),
+               " pixels, over max_pixels (", max_pixels_, ")");
+    sdk::check(static_cast<double>(h) * static_cast<double>(in_w) <= most &&
+                   static_cast<double>(in_h) * static_cast<double>(w) <= most,
+               nullptr, "image.resize: resizing ", in_h, "x", in_w, " to ", h, "x", w,
+               " needs an intermediate pass over max_pixels (", max_pixels_, ")");
+  }
+
   // torchvision's _compute_resized_output_size (max_size unset); -1 stays
   // unknown.
   std::pair<int64_t, int64_t> out_size(int64_t h, int64_t w) const {
@@ -111,6 +137,7 @@ class Resize final : public sdk::Stage, public sdk::StageDefaults {
   bool antialias_;
   bool match_pil_;
   Interp interp_;
+  int64_t max_pixels_;
   AxisWeights wy_, wx_;
   Buffer buf_, tmp_;
 };

@@ -9,11 +9,21 @@
 #include <cstdlib>
 #include <new>
 
+// Under AddressSanitizer the replaced operator new cannot coexist with
+// ASan's own (new/free pairs in the engine are reported as mismatches), so
+// the count is compiled out there and the test says it is skipped.
+#if defined(__SANITIZE_ADDRESS__)
+#define FEATPIPE_COUNT_ALLOCATIONS 0
+#else
+#define FEATPIPE_COUNT_ALLOCATIONS 1
+#endif
+
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<long> allocations{0};
 }  // namespace
 
+#if FEATPIPE_COUNT_ALLOCATIONS
 void* operator new(size_t n) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -21,10 +31,13 @@ void* operator new(size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+#endif
 
 using namespace featpipe;
 
 TEST(StreamAllocations, SteadyStatePushesDoNotAllocate) {
+  if (!FEATPIPE_COUNT_ALLOCATIONS)
+    GTEST_SKIP() << "AddressSanitizer build: allocations are counted by replacing operator new, which ASan owns";
   const fs::path pf = test::source_dir() / "pipelines" / "speech-logmel.yaml";
   ASSERT_TRUE(fs::exists(pf));
   auto p = Pipeline::load(pf.string());
