@@ -77,6 +77,17 @@ TEST_F(Trust, OverwriteWithAnotherPipelineThenResumeMixesNothing) {
   EXPECT_EQ(json::parse(test::read_text(out() / "provenance.json"))["pipeline"]["name"], "triple");
 }
 
+TEST_F(Trust, OverwriteRemovesOnlyFilesInsideTheFolder) {
+  ASSERT_EQ(run({}).exit_code, 0);
+  test::write_text(dir / "victim.txt", "keep me");
+  std::ofstream(out() / "manifest.jsonl", std::ios::app)
+      << "{\"error\":null,\"input\":\"x\",\"output\":\"../victim.txt\",\"seconds\":0,\"status\":\"ok\"}\n"
+      << "{\"error\":null,\"input\":\"x\",\"output\":\"" << (dir / "victim.txt").string() << "\",\"seconds\":0,\"status\":\"ok\"}\n";
+  pipeline("q.yaml", "triple", "3");
+  ASSERT_EQ(run({"--overwrite"}, "q.yaml").exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir / "victim.txt"));
+}
+
 TEST_F(Trust, OverwriteClearsEveryShardsOutputsOfTheOtherPipeline) {
   for (int k = 0; k < 8; ++k) test::write_text(dir / "in" / ("f" + std::to_string(k) + ".txt"), std::to_string(k));
   for (int k = 0; k < 2; ++k) ASSERT_EQ(run({"--shard", std::to_string(k) + "/2"}).exit_code, 0);

@@ -70,6 +70,16 @@ void diff(const json* a, const json* b, const std::string& where, bool in_params
   out.push_back(where + ": " + brief(a) + " -> " + brief(b));
 }
 
+// Whether a manifest's `output` names a file under the folder: a line
+// naming "../x" or "/x" (edited, or planted) never removes anything else.
+bool inside(const std::string& output) {
+  const fs::path p(output);
+  if (output.empty() || p.is_absolute()) return false;
+  for (const auto& part : p)
+    if (part == "..") return false;
+  return true;
+}
+
 }  // namespace
 
 std::string provenance_difference(const std::string& old_text, const std::string& new_text) {
@@ -106,7 +116,8 @@ void write_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwri
       manifests.push_back(f.path());
       std::ifstream is(f.path());
       for (std::string line; std::getline(is, line);)
-        if (auto e = ManifestEntry::parse(line); e && e->status != ManifestEntry::Status::error) remove_output(e->output);
+        if (auto e = ManifestEntry::parse(line); e && e->status != ManifestEntry::Status::error && inside(e->output))
+          remove_output(e->output);
     }
     for (const auto& m : manifests) fs::remove(m, ec);
   }
