@@ -109,8 +109,8 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   sink.finish();
   try {
     manifest.compact();
-  } catch (const std::exception& ex) {  // the appended lines still hold the state
-    std::cerr << "warning: " << ex.what() << "\n";
+  } catch (const std::exception& ex) {  // reported, not failed: the appended lines still hold the state
+    report_error(manifest_name(o.shard_index, o.shard_count), std::string("not compacted: ") + ex.what());
   }
 
   prog.elapsed = elapsed();
