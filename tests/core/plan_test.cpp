@@ -129,15 +129,24 @@ TEST(Plan, AnExistingOutputFailsUnlessResumingOrOverwriting) {
 TEST(Plan, ResumeSkipsOnlyOutputsThatExistAndAreDone) {
   test::MemorySink sink;
   sink.existing = {"done.wav.mem", "unlisted.wav.mem", "failed.wav.mem"};
+  // Done means an ok line recording the input as it still is.
+  test::TempDir dir;
+  const std::string done_in = (dir / "done.wav").string();
+  test::write_text(done_in, "x");
+  ManifestEntry done = entry("done.wav.mem", ManifestEntry::Status::ok);
+  const InputIdentity id = input_identity(done_in);
+  done.input_bytes = id.bytes;
+  done.input_mtime_ns = id.mtime_ns;
   ResumeIndex index;
-  index.add(entry("done.wav.mem", ManifestEntry::Status::ok));
+  index.add(done);
   index.add(entry("gone.wav.mem", ManifestEntry::Status::ok));  // its output was removed since
   index.add(entry("failed.wav.mem", ManifestEntry::Status::error));
   PlanOptions o;
   o.resume = true;
-  Plan p = plan_jobs(inputs({{"i/done.wav", "done.wav"}, {"i/gone.wav", "gone.wav"}, {"i/unlisted.wav", "unlisted.wav"},
-                             {"i/failed.wav", "failed.wav"}, {"i/new.wav", "new.wav"}}),
-                     o, sink, index);
+  InputList l = inputs({{"", "done.wav"}, {"i/gone.wav", "gone.wav"}, {"i/unlisted.wav", "unlisted.wav"},
+                        {"i/failed.wav", "failed.wav"}, {"i/new.wav", "new.wav"}});
+  l.files[0].path = done_in;
+  Plan p = plan_jobs(l, o, sink, index);
   ASSERT_EQ(p.jobs.size(), 5u);
   EXPECT_EQ(p.jobs[0].action, Action::skip);
   EXPECT_EQ(p.jobs[1].action, Action::run);  // done once, but the output is missing: redo

@@ -18,9 +18,15 @@ ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) 
       case Job::Action::fail:
         throw Error(job.error);
       case Job::Action::run: {
+        // Stat before reading: an input replaced while it is read looks
+        // changed to the next --resume.
+        const InputIdentity id = input_identity(job.input);
         Tensor t = session.run_file(job.input);
         e.media_seconds = session.last_media_seconds();  // counted even if the write fails
         sink.write(job.output, t, worker);
+        e.input_bytes = id.bytes;
+        e.input_mtime_ns = id.mtime_ns;
+        e.output_bytes = sink.bytes_of(job.output);
         e.shape = std::move(t.shape);
         e.axes = std::move(t.axes);
         break;

@@ -2,28 +2,36 @@
 
 #include <featpipe/featpipe.hpp>
 
+#include "atomic_file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unordered_map>
+#include <vector>
+
+namespace fs = std::filesystem;
 
 namespace featpipe {
 
 Manifest::Manifest(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path + ": cannot write the manifest: " + std::strerror(errno));
-  // A run killed mid-line leaves a torn last line: start ours on a new one.
+  // A run killed mid-line leaves a torn last line: our first starts anew.
   struct stat st{};
-  if (::fstat(fd_, &st) == 0 && st.st_size > 0) {
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
     int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     char last = '\n';
     if (rfd >= 0) {
       if (::pread(rfd, &last, 1, st.st_size - 1) != 1) last = '\n';
       ::close(rfd);
     }
-    if (last != '\n' && ::write(fd_, "\n", 1) != 1) throw Error(path + ": cannot write the manifest");
+    torn_ = last != '\n';
   }
 }
 
@@ -31,11 +39,61 @@ Manifest::~Manifest() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Manifest::append(const ManifestEntry& entry) {
-  const std::string line = entry.line();
+void Manifest::append(const ManifestEntry& entry, bool refused) {
   std::lock_guard<std::mutex> lock(mu_);
-  ssize_t n = ::write(fd_, line.data(), line.size());
-  if (n != static_cast<ssize_t>(line.size())) throw Error(path_ + ": cannot append to the manifest: " + std::strerror(errno));
+  if (refused) refused_.insert(entry.line());
+  // An earlier line was cut: start a new one. (Built by appending, not
+  // insert(0, ...): GCC 12 warns falsely there, -Wrestrict, PR105651.)
+  std::string line = torn_ ? "\n" : "";
+  line += entry.line();
+  size_t at = 0;
+  while (at < line.size()) {
+    // One write() per line; a short one (a disk filling up) is followed by
+    // another for the rest, which completes the line or says why it cannot.
+    const ssize_t n = ::write(fd_, line.data() + at, line.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;  // before anything else can change it
+      torn_ = torn_ || at > 0;
+      throw Error(path_ + ": cannot append to the manifest: " + (n < 0 ? std::strerror(err) : "nothing written"));
+    }
+    at += static_cast<size_t>(n);
+  }
+  torn_ = false;
+}
+
+void Manifest::compact() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::error_code ec;
+  if (!fs::is_regular_file(path_, ec)) return;
+  std::vector<ManifestEntry> order;
+  std::unordered_map<std::string, size_t> at;  // output -> its place in `order`
+  {
+    std::ifstream is(path_);
+    for (std::string line; std::getline(is, line);) {
+      const bool refusal = refused_.count(line + "\n") != 0;
+      auto e = ManifestEntry::parse(line);
+      if (!e) continue;  // torn: dropped
+      auto [it, fresh] = at.emplace(e->output, order.size());
+      if (fresh) order.push_back(std::move(*e));
+      // A skip confirms the ok line before it, which holds the identity; a
+      // refusal left that output as it was.
+      else if (order[it->second].status != ManifestEntry::Status::ok ||
+               !(e->status == ManifestEntry::Status::skipped || refusal))
+        order[it->second] = std::move(*e);
+    }
+    if (is.bad()) throw Error(path_ + ": cannot read the manifest back to compact it");
+  }
+  write_atomic(path_, [&](std::ostream& os) {
+    for (const auto& e : order) os << e.line();
+  }, 0);
+  // Later appends (none in a run) would go to the replaced file: reopen.
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd_);
+    fd_ = fd;
+  }
+  torn_ = false;
 }
 
 std::string manifest_name(int shard_index, int shard_count) {

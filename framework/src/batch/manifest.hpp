@@ -1,10 +1,12 @@
-// manifest.jsonl: one line per input, each appended with one write.
+// manifest.jsonl: one line per input, each appended with one write during a
+// run; compacted to the current state (one line per output) when it ends.
 #pragma once
 
 #include "manifest_entry.hpp"
 
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 namespace featpipe {
 
@@ -17,11 +19,23 @@ class Manifest {
   Manifest& operator=(const Manifest&) = delete;
   // One whole line, one write(2): concurrent writers (other shards sharing
   // the folder never share the file, but threads may) never interleave.
-  void append(const ManifestEntry& entry);
+  // Throws Error naming errno's reason as the write failed (a full disk: "No
+  // space left on device"); a line cut short is then followed by a newline.
+  // `refused`: the run refused the input without touching its output (an
+  // existing output, a name collision); compaction then keeps the ok line
+  // before it, which still describes the output.
+  void append(const ManifestEntry& entry, bool refused = false);
+  // Rewrites the file (temporary + rename) with one line per output: the
+  // latest, except that a skip or a refusal keeps the ok line before it. Torn lines
+  // are dropped. Not for a file that is not a regular one. Throws Error,
+  // leaving the file as it was.
+  void compact();
 
  private:
   int fd_ = -1;
   std::string path_;
+  bool torn_ = false;
+  std::unordered_set<std::string> refused_;  // lines of inputs this run refused  // the last line in the file is cut short
   std::mutex mu_;
 };
 

@@ -16,6 +16,10 @@ nlohmann::json ManifestEntry::to_json() const {
   if (status == Status::ok) {
     j["shape"] = shape;
     j["axes"] = axes;
+    // Only when known, so lines without them read as before.
+    if (input_bytes >= 0) j["input_bytes"] = input_bytes;
+    if (input_mtime_ns >= 0) j["input_mtime_ns"] = input_mtime_ns;
+    if (output_bytes >= 0) j["output_bytes"] = output_bytes;
   }
   j["status"] = to_string(status);
   j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
@@ -39,6 +43,9 @@ std::optional<ManifestEntry> ManifestEntry::from_json(const nlohmann::json& j) {
   if (j.contains("input") && j["input"].is_string()) e.input = j["input"].get<std::string>();
   if (j.contains("error") && j["error"].is_string()) e.error = j["error"].get<std::string>();
   if (j.contains("seconds") && j["seconds"].is_number()) e.seconds = j["seconds"].get<double>();
+  for (auto [key, field] : {std::pair{"input_bytes", &e.input_bytes}, {"input_mtime_ns", &e.input_mtime_ns},
+                            {"output_bytes", &e.output_bytes}})
+    if (j.contains(key) && j[key].is_number_integer()) *field = j[key].get<int64_t>();
   if (j.contains("shape") && j["shape"].is_array())
     for (const auto& d : j["shape"])
       if (d.is_number_integer()) e.shape.push_back(d.get<int64_t>());

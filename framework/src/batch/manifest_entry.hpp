@@ -3,6 +3,9 @@
 // The line keeps its format: {"axes", "error", "input", "output", "seconds",
 // "shape", "status"} (keys sorted, as nlohmann::json writes objects), with
 // "shape" and "axes" only on ok lines and "error" null unless an error.
+// Ok lines also carry what --resume checks before trusting them:
+// "input_bytes" and "input_mtime_ns" (the input as read) and "output_bytes",
+// each only when known.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -23,6 +26,9 @@ struct ManifestEntry {
   std::vector<int64_t> shape;  // of the features written (ok only)
   std::vector<std::string> axes;
   std::string error;           // why (error only)
+  // Identity, ok lines only; -1 when unknown (a line from an older featpipe,
+  // or a sink that cannot tell): --resume then redoes the input.
+  int64_t input_bytes = -1, input_mtime_ns = -1, output_bytes = -1;
   double seconds = 0;          // wall time of this input
   // Seconds of media decoded. Kept for progress, not written: the line
   // format is relied on by users' scripts and stays as it was.

@@ -4,6 +4,8 @@
 
 #include "atomic_file.hpp"
 
+#include <fstream>
+
 namespace fs = std::filesystem;
 
 namespace featpipe {
@@ -11,6 +13,24 @@ namespace featpipe {
 bool NpyFolderSink::exists(const std::string& output) const {
   std::error_code ec;
   return fs::exists(outdir_ / output, ec);
+}
+
+int64_t NpyFolderSink::bytes_of(const std::string& output) const {
+  std::error_code ec;
+  const auto n = fs::file_size(outdir_ / output, ec);
+  return ec ? -1 : static_cast<int64_t>(n);
+}
+
+std::string NpyFolderSink::damaged(const std::string& output, int64_t bytes, const std::vector<int64_t>& shape) const {
+  const int64_t now = bytes_of(output);
+  if (now < 0) return "missing";
+  if (bytes < 0) return "not recorded";
+  if (now != bytes) return "size " + std::to_string(now) + " bytes, recorded " + std::to_string(bytes);
+  const std::string want = npy::header(shape);
+  std::string got(want.size(), '\0');
+  std::ifstream is(outdir_ / output, std::ios::binary);
+  if (!is.read(got.data(), static_cast<std::streamsize>(got.size())) || got != want) return "header differs";
+  return "";
 }
 
 void NpyFolderSink::write(const std::string& output, const Tensor& t, int worker) {

@@ -12,6 +12,11 @@ class NpyFolderSink final : public Sink {
   explicit NpyFolderSink(std::filesystem::path outdir) : outdir_(std::move(outdir)) {}
   std::string output_of(const std::string& rel) const override { return rel + ".npy"; }
   bool exists(const std::string& output) const override;
+  int64_t bytes_of(const std::string& output) const override;
+  // Checks the size and the header (the writer's header for `shape`, byte
+  // for byte): a truncated, emptied or replaced file is caught without
+  // reading the data (a checksum of it costs about as much as the run).
+  std::string damaged(const std::string& output, int64_t bytes, const std::vector<int64_t>& shape) const override;
   std::string describe(const std::string& output) const override { return (outdir_ / output).string(); }
   // Atomic: a killed run leaves no truncated file under the final name.
   void write(const std::string& output, const Tensor& features, int worker) override;

@@ -26,7 +26,7 @@ Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const R
       job.action = Job::Action::fail;
       job.error = "its output " + job.output + " is also that of " + plan.jobs[it->second].input + " (same relative path)";
     } else if (sink.exists(job.output)) {
-      if (o.resume && done.done(job.output)) {
+      if (o.resume && done.stale(job.output, job.input, sink).empty()) {
         job.action = Job::Action::skip;
       } else if (!o.resume && !o.overwrite) {
         job.action = Job::Action::fail;

@@ -27,7 +27,7 @@ struct Job {
 
 struct PlanOptions {
   int shard_index = 0, shard_count = 1;
-  bool resume = false;     // skip outputs that exist and `done` lists
+  bool resume = false;     // skip outputs that `done` lists, unchanged since
   bool overwrite = false;  // replace existing outputs
 };
 
@@ -42,7 +42,8 @@ bool in_shard(const std::string& rel, int index, int count);
 
 // From listed inputs: keeps this shard's, then per input, in order:
 //  - an output already planned for an earlier input: fail (naming it);
-//  - an existing output: skip when resuming and `done` lists it, fail when
+//  - an existing output: skip when resuming and `done` lists it as ok with
+//    the input and output unchanged since (ResumeIndex::stale), fail when
 //    neither resuming nor overwriting, else run;
 //  - otherwise run.
 Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const ResumeIndex& done);

@@ -2,19 +2,27 @@
 
 #include "../util.hpp"
 #include "atomic_file.hpp"
+#include "manifest_entry.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <set>
+#include <vector>
+
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 namespace featpipe {
 
 namespace {
 
-// Provenance without machine-specific paths: two shards on two machines
-// with the same pipeline and plugins agree.
-nlohmann::json fingerprint(nlohmann::json j) {
-  if (j.contains("pipeline")) j["pipeline"].erase("file");
+// Provenance as meaning: without machine-specific paths (two shards on two
+// machines agree) and without the pipeline file's hash and name (a comment
+// or `1.0e-6` for `0.000001` changes no feature; parameters are compared
+// resolved).
+json fingerprint(json j) {
+  if (j.contains("pipeline")) j.erase("pipeline");
   if (j.contains("plugins"))
     for (auto& p : j["plugins"]) p.erase("file");
   if (j.contains("steps"))
@@ -24,18 +32,94 @@ nlohmann::json fingerprint(nlohmann::json j) {
   return j;
 }
 
+std::string brief(const json* v) {
+  if (!v) return "(none)";
+  std::string s = v->dump();
+  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+std::string name_of(const json& a, const json& b, const char* key) {
+  const json& x = b.is_object() && b.contains(key) ? b : a;
+  return x.is_object() && x.contains(key) && x[key].is_string() ? x[key].get<std::string>() : "?";
+}
+
+// An element of the steps or plugins list, in the words of a refusal.
+std::string element(const std::string& list, const json& a, const json& b, size_t index) {
+  if (list == "steps") return "step " + std::to_string(index + 1) + " '" + name_of(a, b, "use") + "'";
+  return "plugin '" + name_of(a, b, "name") + "'";
+}
+
+void diff(const json* a, const json* b, const std::string& where, bool in_params, std::vector<std::string>& out) {
+  if (a && b && *a == *b) return;
+  if (a && b && a->is_object() && b->is_object()) {
+    std::set<std::string> keys;
+    for (auto& [k, v] : a->items()) keys.insert(k);
+    for (auto& [k, v] : b->items()) keys.insert(k);
+    for (const auto& k : keys) {
+      const json* x = a->contains(k) ? &(*a)[k] : nullptr;
+      const json* y = b->contains(k) ? &(*b)[k] : nullptr;
+      std::string w = in_params ? where + " parameter " + k : (k == "params" ? where : (where.empty() ? k : where + " " + k));
+      diff(x, y, w, k == "params", out);
+    }
+    return;
+  }
+  if (a && b && a->is_array() && b->is_array() && a->size() == b->size() && (where == "steps" || where == "plugins")) {
+    for (size_t i = 0; i < a->size(); ++i) diff(&(*a)[i], &(*b)[i], element(where, (*a)[i], (*b)[i], i), false, out);
+    return;
+  }
+  out.push_back(where + ": " + brief(a) + " -> " + brief(b));
+}
+
+// Whether a manifest's `output` names a file under the folder: a line
+// naming "../x" or "/x" (edited, or planted) never removes anything else.
+bool inside(const std::string& output) {
+  const fs::path p(output);
+  if (output.empty() || p.is_absolute()) return false;
+  for (const auto& part : p)
+    if (part == "..") return false;
+  return true;
+}
+
 }  // namespace
 
-void write_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwrite) {
+std::string provenance_difference(const std::string& old_text, const std::string& new_text) {
+  json a = json::parse(old_text, nullptr, false), b = json::parse(new_text, nullptr, false);
+  if (a.is_discarded()) return "the old provenance.json is unreadable";
+  if (b.is_discarded()) return "the new provenance is unreadable";
+  a = fingerprint(std::move(a));
+  b = fingerprint(std::move(b));
+  std::vector<std::string> out;
+  diff(&a, &b, "", false, out);
+  std::string s;
+  for (size_t k = 0; k < out.size() && k < 4; ++k) s += (k ? "; " : "") + out[k];
+  if (out.size() > 4) s += "; and " + std::to_string(out.size() - 4) + " more";
+  return s;
+}
+
+void write_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwrite,
+                      const std::function<void(const std::string&)>& remove_output) {
   const fs::path path = outdir / "provenance.json";
   const std::string text = pipe.provenance_json();
   std::error_code ec;
-  if (fs::exists(path, ec) && !overwrite) {
-    auto old = nlohmann::json::parse(util::read_file(path.string()), nullptr, false);
-    if (!old.is_discarded() && fingerprint(old) != fingerprint(nlohmann::json::parse(text)))
-      throw Error(path.string() + " describes features of another pipeline or plugin version; "
-                  "use another output folder, or --overwrite to replace them");
-    if (!old.is_discarded()) return;
+  if (fs::exists(path, ec)) {
+    const std::string why = provenance_difference(util::read_file(path.string()), text);
+    if (why.empty()) return;
+    if (!overwrite)
+      throw Error(path.string() + " describes features of another pipeline or plugin version (" + why +
+                  "); use another output folder, or --overwrite to replace them");
+    // Outputs first, manifests last: a run killed in between leaves the old
+    // provenance and manifests, and the next --overwrite clears again.
+    std::vector<fs::path> manifests;
+    for (const auto& f : fs::directory_iterator(outdir, ec)) {
+      const std::string name = f.path().filename().string();
+      if (name.rfind("manifest", 0) != 0 || f.path().extension() != ".jsonl") continue;
+      manifests.push_back(f.path());
+      std::ifstream is(f.path());
+      for (std::string line; std::getline(is, line);)
+        if (auto e = ManifestEntry::parse(line); e && e->status != ManifestEntry::Status::error && inside(e->output))
+          remove_output(e->output);
+    }
+    for (const auto& m : manifests) fs::remove(m, ec);
   }
   write_atomic(path, [&](std::ostream& os) { os << text << "\n"; }, 0);
 }

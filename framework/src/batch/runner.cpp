@@ -57,7 +57,10 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   InputList listed = list_inputs(o.inputs, pipe.extensions());
 
   prepare_outdir(o.outdir);
-  write_provenance(pipe, o.outdir, o.overwrite);
+  write_provenance(pipe, o.outdir, o.overwrite, [&](const std::string& output) {
+    std::error_code ec;
+    fs::remove(fs::path(o.outdir) / output, ec);
+  });
   const ResumeIndex done = o.resume ? ResumeIndex::read(o.outdir) : ResumeIndex{};
   Manifest manifest((fs::path(o.outdir) / manifest_name(o.shard_index, o.shard_count)).string());
   const Plan plan = plan_jobs(std::move(listed), po, sink, done);
@@ -76,13 +79,16 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     std::shared_ptr<Session> session = pipe.session();
     return [session, &sink, w](const Job& job) { return run_job(job, *session, sink, w); };
   };
-  auto on_done = [&](size_t, ManifestEntry e) {
-    if (e.status == ManifestEntry::Status::error) report_error(e.input, e.error);
+  auto on_done = [&](size_t job, ManifestEntry e) {
     try {
-      manifest.append(e);
+      manifest.append(e, plan.jobs[job].action == Job::Action::fail);
     } catch (const std::exception& ex) {
-      report_error(e.input, ex.what());
+      // Unrecorded is not done: the input fails, and the run with it.
+      if (e.status != ManifestEntry::Status::error) e.error = ex.what();
+      else e.error += "; " + std::string(ex.what());
+      e.status = ManifestEntry::Status::error;
     }
+    if (e.status == ManifestEntry::Status::error) report_error(e.input, e.error);
     std::lock_guard<std::mutex> lock(mu);
     count(prog, e);
   };
@@ -101,6 +107,11 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     thread_executor(o.jobs)->run(plan.jobs, make_worker, on_done);
   }
   sink.finish();
+  try {
+    manifest.compact();
+  } catch (const std::exception& ex) {  // reported, not failed: the appended lines still hold the state
+    report_error(manifest_name(o.shard_index, o.shard_count), std::string("not compacted: ") + ex.what());
+  }
 
   prog.elapsed = elapsed();
   prog.finished = true;

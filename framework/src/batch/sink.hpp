@@ -8,7 +8,9 @@
 
 #include <featpipe/featpipe.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace featpipe {
 
@@ -20,6 +22,14 @@ class Sink {
   virtual std::string output_of(const std::string& rel) const = 0;
   // Whether `output` is already stored (by an earlier run).
   virtual bool exists(const std::string& output) const = 0;
+  // The stored output's size in bytes, -1 when the sink cannot tell (then
+  // --resume cannot verify it and redoes the input).
+  virtual int64_t bytes_of(const std::string& /*output*/) const { return -1; }
+  // For --resume: why `output` is no longer what a run recorded storing
+  // (`bytes` long, holding `shape`), or "" when it still is.
+  virtual std::string damaged(const std::string& output, int64_t /*bytes*/, const std::vector<int64_t>& /*shape*/) const {
+    return exists(output) ? "" : "missing";
+  }
   // `output` as the user should read it in a message (a full path).
   virtual std::string describe(const std::string& output) const = 0;
   // Stores one input's features. Called by several workers at once; `worker`
