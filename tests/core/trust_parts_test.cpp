@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <sys/mount.h>
 
 #include <cerrno>
@@ -108,15 +110,21 @@ TEST(ManifestWrite, CompactKeepsOneLinePerOutputAndTheOkLineASkipConfirmed) {
   m.append(failed);  // c's input failed: its line says so
   m.compact();
   auto lines = lines_of(path);
-  ASSERT_EQ(lines.size(), 3u);
-  auto first = ManifestEntry::parse(lines[0]);
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->output, "a.npy");
-  EXPECT_EQ(first->status, Status::ok);
-  EXPECT_EQ(first->input_bytes, 7);
-  EXPECT_EQ(ManifestEntry::parse(lines[1])->status, Status::ok);  // b's latest
-  EXPECT_EQ(ManifestEntry::parse(lines[2])->output, "c.npy");     // the torn line is gone
-  EXPECT_EQ(ManifestEntry::parse(lines[2])->error, "corrupt data");
+  ASSERT_EQ(lines.size(), 3u);  // the torn line is gone
+  // Lines stand in the order of each input's latest line.
+  std::map<std::string, ManifestEntry> by_output;
+  for (const auto& l : lines) {
+    auto e = ManifestEntry::parse(l);
+    ASSERT_TRUE(e) << l;
+    by_output[e->output] = *e;
+  }
+  ASSERT_EQ(by_output.size(), 3u);
+  EXPECT_EQ(by_output["a.npy"].status, Status::ok);
+  EXPECT_EQ(by_output["a.npy"].input_bytes, 7);
+  EXPECT_EQ(by_output["b.npy"].status, Status::ok);  // b's latest
+  EXPECT_EQ(by_output["c.npy"].error, "corrupt data");
+  EXPECT_EQ(ManifestEntry::parse(lines[1])->output, "a.npy");  // its refusal came after b's last line
+  EXPECT_EQ(ManifestEntry::parse(lines[2])->output, "c.npy");  // c failed last
 }
 
 TEST(ResumeCheck, AnOkLineCountsOnlyWhileInputAndOutputAreAsRecorded) {

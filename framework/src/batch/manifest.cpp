@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -66,26 +68,57 @@ void Manifest::compact() {
   std::lock_guard<std::mutex> lock(mu_);
   std::error_code ec;
   if (!fs::is_regular_file(path_, ec)) return;
-  std::vector<ManifestEntry> order;
-  std::unordered_map<std::string, size_t> at;  // output -> its place in `order`
+  // One line per input, keyed by output and input so that two inputs
+  // colliding on one output keep a line each. Per key the latest line wins,
+  // except that a skip or a refusal keeps the ok line before it (that line
+  // holds the identity; a refusal left the output as it was) -- unless a
+  // later ok line of another input wrote that output since: the output is
+  // that input's now, and the older ok line would lie.
+  struct Slot {
+    ManifestEntry entry;
+    size_t last = 0;                      // line number of the key's latest line
+    size_t ok_at = 0;                     // line number of `entry` when it is ok
+    std::optional<ManifestEntry> instead;  // the skip/refusal kept back
+  };
+  std::vector<Slot> slots;
+  std::unordered_map<std::string, size_t> at;      // output, input -> slot
+  std::unordered_map<std::string, size_t> writer;  // output -> line of its latest ok
   {
     std::ifstream is(path_);
-    for (std::string line; std::getline(is, line);) {
+    size_t n = 0;
+    for (std::string line; std::getline(is, line); ++n) {
       const bool refusal = refused_.count(line + "\n") != 0;
       auto e = ManifestEntry::parse(line);
       if (!e) continue;  // torn: dropped
-      auto [it, fresh] = at.emplace(e->output, order.size());
-      if (fresh) order.push_back(std::move(*e));
-      // A skip confirms the ok line before it, which holds the identity; a
-      // refusal left that output as it was.
-      else if (order[it->second].status != ManifestEntry::Status::ok ||
-               !(e->status == ManifestEntry::Status::skipped || refusal))
-        order[it->second] = std::move(*e);
+      const bool ok = e->status == ManifestEntry::Status::ok;
+      if (ok) writer[e->output] = n;
+      auto [it, fresh] = at.emplace(e->output + '\n' + fs::path(e->input).lexically_normal().string(), slots.size());
+      if (fresh) slots.push_back({std::move(*e), n, ok ? n : 0, std::nullopt});
+      else {
+        Slot& s = slots[it->second];
+        s.last = n;
+        if (s.entry.status == ManifestEntry::Status::ok && (e->status == ManifestEntry::Status::skipped || refusal)) {
+          s.instead = std::move(*e);
+        } else {
+          s.entry = std::move(*e);
+          s.ok_at = ok ? n : 0;
+          s.instead.reset();
+        }
+      }
     }
     if (is.bad()) throw Error(path_ + ": cannot read the manifest back to compact it");
   }
+  std::vector<const Slot*> order;
+  for (Slot& s : slots) {
+    if (s.entry.status == ManifestEntry::Status::ok && writer[s.entry.output] != s.ok_at) {
+      if (!s.instead) continue;  // superseded, nothing else to say about it
+      s.entry = std::move(*s.instead);
+    }
+    order.push_back(&s);
+  }
+  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) { return a->last < b->last; });
   write_atomic(path_, [&](std::ostream& os) {
-    for (const auto& e : order) os << e.line();
+    for (const Slot* slot : order) os << slot->entry.line();
   }, 0);
   // Later appends (none in a run) would go to the replaced file: reopen.
   const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);

@@ -1,5 +1,5 @@
 // manifest.jsonl: one line per input, each appended with one write during a
-// run; compacted to the current state (one line per output) when it ends.
+// run; compacted to the current state (one line per input) when it ends.
 #pragma once
 
 #include "manifest_entry.hpp"
@@ -25,9 +25,10 @@ class Manifest {
   // existing output, a name collision); compaction then keeps the ok line
   // before it, which still describes the output.
   void append(const ManifestEntry& entry, bool refused = false);
-  // Rewrites the file (temporary + rename) with one line per output: the
-  // latest, except that a skip or a refusal keeps the ok line before it. Torn lines
-  // are dropped. Not for a file that is not a regular one. Throws Error,
+  // Rewrites the file (temporary + rename) with one line per input, in the
+  // order of their latest lines: the latest, except that a skip or a refusal
+  // keeps the ok line before it while no other input has written that
+  // output since. Torn lines are dropped. Not for a file that is not a regular one. Throws Error,
   // leaving the file as it was.
   void compact();
 
