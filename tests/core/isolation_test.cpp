@@ -158,3 +158,15 @@ TEST_F(Isolation, AKilledRunLeavesNothingTheNextRunDoesNotClean) {
   EXPECT_EQ(npy::read((out() / "slow.txt.npy").string()).data, (std::vector<float>{18}));
   EXPECT_EQ(temp_files(), (std::vector<std::string>{(out() / ".elsewhere.txt.npy.tmp-999999-0").string()}));
 }
+
+TEST_F(Isolation, ALowerLimitAlreadyInForceIsKeptAndNamed) {
+  // ulimit -v 2000000 (KiB): the workers cannot raise it to --max-memory 8G.
+  test::write_text(dir / "in" / "hog.txt", "-3");
+  auto r = test::run_shell("ulimit -v 2000000; " + test::quote(FEATPIPE_CLI) + " run " + test::quote((dir / "p.yaml").string()) +
+                           " " + test::quote((dir / "in").string()) + " -o " + test::quote(out().string()) +
+                           " --plugin " + test::quote(FIXTURE_STAGES) + " -q --max-memory 8G");
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  expect_good_outputs();
+  EXPECT_NE(r.err.find(in("hog.txt") + ": exceeded the per-worker memory limit of 1.9 GiB in step 2 'test.trap'"),
+            std::string::npos) << r.err;
+}

@@ -171,6 +171,11 @@ class ProcessExecutor final : public Executor {
  public:
   explicit ProcessExecutor(ProcessOptions o) : o_(std::move(o)) {
     if (!memory_limit_supported()) o_.max_memory = 0;
+    // A lower limit already in force (ulimit -v) stays, and is the one to name:
+    // the children could not raise it anyway.
+    rlimit cur{};
+    if (o_.max_memory && ::getrlimit(RLIMIT_AS, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY)
+      o_.max_memory = std::min<uint64_t>(o_.max_memory, cur.rlim_cur);
   }
 
   void run(const std::vector<Job>& jobs, const MakeWorker& make_worker, const Done& done) override {
