@@ -1,8 +1,10 @@
 // featpipe run PIPELINE INPUT... -o OUTDIR [-j N] [--shard K/N|auto] [--resume] [--overwrite]
+//   [--isolation process|thread] [--max-memory SIZE]
 #include "commands.hpp"
 
 #include <unistd.h>
 
+#include <cmath>
 #include <iostream>
 #include <thread>
 
@@ -18,7 +20,30 @@ struct RunArgs {
   int shard_count = 0;
   bool resume = false, overwrite = false, quiet = false;
   std::vector<std::string> plugins;
+  std::string isolation = "process";
+  std::string max_memory;
 };
+
+// "4G", "512M", "1.5g", "1073741824"; 0 or "none": no limit.
+unsigned long long parse_size(const std::string& text) {
+  if (text == "none") return 0;
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+  }
+  std::string unit = text.substr(std::min(used, text.size()));
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  if (unit.size() == 2 && (unit[1] == 'i' || unit[1] == 'I')) unit.pop_back();
+  const std::string units = "KMGT";
+  double scale = 1;
+  if (unit.size() == 1 && units.find(char(std::toupper(unsigned(unit[0])))) != std::string::npos)
+    scale = std::pow(1024.0, 1 + static_cast<double>(units.find(char(std::toupper(unsigned(unit[0]))))));
+  else if (!unit.empty()) v = -1;
+  if (!(v >= 0) || !std::isfinite(v * scale)) throw Error("--max-memory " + text + ": expected a size such as 4G, 512M or none");
+  return static_cast<unsigned long long>(v * scale);
+}
 }  // namespace
 
 Action add_run(CLI::App& app) {
@@ -27,7 +52,14 @@ Action add_run(CLI::App& app) {
   c->add_option("pipeline", a->pipeline, "pipeline file (.yaml)")->required();
   c->add_option("inputs", a->inputs, "input files and folders (walked recursively)")->required();
   c->add_option("-o,--output", a->outdir, "output folder")->required();
-  c->add_option("-j,--jobs", a->jobs, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
+  c->add_option("-j,--jobs", a->jobs, "workers (0: one per core)")->check(CLI::NonNegativeNumber);
+  c->add_option("--isolation", a->isolation,
+                "process (default): each worker a child process, so an input that crashes a stage or exhausts memory "
+                "fails alone; thread: workers as threads of this process (a crash ends the run)")
+      ->check(CLI::IsMember({"process", "thread"}));
+  c->add_option("--max-memory", a->max_memory,
+                "memory ceiling per worker process, e.g. 4G, 512M, none (default: physical memory / workers, at least "
+                "1G; none in sanitizer builds)");
   c->add_option("--shard", a->shard, "K/N: this process takes shard K of N; auto: from Slurm/Kubernetes");
   c->add_option("--shard-count", a->shard_count, "N for --shard auto in a Kubernetes indexed job");
   c->add_flag("--resume", a->resume, "skip inputs whose output exists and whose manifest line says ok");
@@ -47,6 +79,13 @@ Action add_run(CLI::App& app) {
     else if (a->shard_count) throw Error("--shard-count goes with --shard auto");
     o.resume = a->resume;
     o.overwrite = a->overwrite;
+    o.isolation = a->isolation == "thread" ? RunOptions::Isolation::thread : RunOptions::Isolation::process;
+    o.max_memory = a->max_memory.empty() ? default_max_memory(o.jobs) : parse_size(a->max_memory);
+    if (!a->max_memory.empty() && o.max_memory && !memory_limit_supported())
+      std::cerr << "warning: --max-memory is ignored: this is a sanitizer build, whose shadow memory needs an unlimited address space\n";
+    else if (!a->max_memory.empty() && o.isolation == RunOptions::Isolation::thread)
+      std::cerr << "warning: --max-memory applies to worker processes, not to --isolation thread\n";
+    if (!memory_limit_supported()) o.max_memory = 0;
     const bool tty = isatty(STDERR_FILENO);
     if (!a->quiet) {
       o.on_progress = progress_printer(tty);

@@ -1,4 +1,5 @@
 #include "session.hpp"
+#include "step_trace.hpp"
 
 #include <cmath>
 
@@ -28,6 +29,7 @@ Session::Impl::Impl(std::shared_ptr<const Pipeline> pipe) : keep(std::move(pipe)
 void Session::Impl::start_from(size_t k) {
   for (; k < stages.size(); ++k) {
     fp_spec out{};
+    step_trace::enter(stages[k].def().context);
     stages[k].check(stages[k].get()->start(stages[k].get(), &specs[k - 1].raw(), &out));
     specs[k] = out;
   }
@@ -41,6 +43,7 @@ void Session::Impl::begin_file(const std::string& path) {
   StageHandle& s0 = stages.front();
   if (!s0.get()->open_file) throw Error(s0.def().context + ": does not read files");
   fp_spec out{};
+  step_trace::enter(s0.def().context);
   s0.check(s0.get()->open_file(s0.get(), path.c_str(), &out));
   specs[0] = out;
   start_from(1);
@@ -49,6 +52,7 @@ void Session::Impl::begin_file(const std::string& path) {
 void Session::Impl::begin(const sdk::Spec& in) {
   in_ = in;
   fp_spec out{};
+  step_trace::enter(stages[0].def().context);
   stages[0].check(stages[0].get()->start(stages[0].get(), &in.raw(), &out));
   specs[0] = out;
   start_from(1);
@@ -77,6 +81,7 @@ void Session::Impl::push(size_t k, fp_tensor& t) {
     return;
   }
   fp_tensor out{};
+  step_trace::enter(stages[k].def().context);
   stages[k].check(stages[k].get()->push(stages[k].get(), &t, &out));
   if (check_each && !empty(out)) check_finite(out, k);
   push(k + 1, out);
@@ -89,11 +94,13 @@ void Session::Impl::finish(size_t k) {
       whole_[k].take(joined_, all.shape, all.rank);
       all.data = joined_.data();
       fp_tensor out{};
+      step_trace::enter(stages[k].def().context);
       stages[k].check(stages[k].get()->push(stages[k].get(), &all, &out));
       if (check_each && !empty(out)) check_finite(out, k);
       push(k + 1, out);
     }
     fp_tensor out{};
+    step_trace::enter(stages[k].def().context);
     stages[k].check(stages[k].get()->flush(stages[k].get(), &out));
     if (check_each && !empty(out)) check_finite(out, k);
     push(k + 1, out);
@@ -151,6 +158,7 @@ Tensor Session::run_file(const std::string& path) {
     s.begin_file(path);
     fp_tensor t{};
     StageHandle& s0 = s.stages.front();
+    step_trace::enter(s0.def().context);
     s0.check(s0.get()->flush(s0.get(), &t));
     if (s.check_each && !empty(t)) s.check_finite(t, 0);
     s.push(1, t);

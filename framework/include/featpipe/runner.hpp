@@ -14,7 +14,13 @@ namespace featpipe {
 struct RunOptions {
   std::vector<std::string> inputs;  // files and folders (walked recursively)
   std::string outdir;
-  int jobs = 1;                     // worker threads
+  int jobs = 1;                     // workers
+  // process: each worker a child process, so a crash or an exhausted memory
+  // fails the input it was on, not the run; thread: all in this process.
+  enum class Isolation { process, thread } isolation = Isolation::process;
+  // Per worker process (RLIMIT_AS), bytes; 0: none. Ignored with threads
+  // and in sanitizer builds.
+  unsigned long long max_memory = 0;
   int shard_index = 0, shard_count = 1;
   bool resume = false;              // skip inputs done (output + ok manifest line)
   bool overwrite = false;           // replace existing outputs
@@ -39,6 +45,13 @@ struct RunProgress {
 // (missing input path, unwritable output folder, different provenance):
 // the CLI's exit status 2. Per-input failures are counted, not thrown.
 FEATPIPE_API RunProgress run_batch(const Pipeline& pipeline, const RunOptions& opts);
+
+// RunOptions::max_memory's default: physical memory shared by `workers`,
+// at least 1 GiB.
+FEATPIPE_API unsigned long long default_max_memory(int workers);
+// False in sanitizer builds: their shadow memory reserves terabytes of
+// address space, so any RLIMIT_AS would stop a worker from starting.
+FEATPIPE_API bool memory_limit_supported();
 
 // --shard parsing: "K/N", or "auto" (Slurm array / Kubernetes indexed job;
 // `count` from --shard-count for Kubernetes). Throws Error when unusable.

@@ -13,8 +13,11 @@
 #include "manifest_entry.hpp"
 #include "plan.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 namespace featpipe {
@@ -38,10 +41,29 @@ class Executor {
 // of them the caller's, taking jobs in plan order.
 std::unique_ptr<Executor> thread_executor(int threads);
 
+struct ProcessOptions {
+  int processes = 1;
+  // Address space per child (RLIMIT_AS), bytes; 0: none. An input that
+  // needs more fails with a message naming the limit instead of taking the
+  // machine. Ignored when !memory_limit_supported() (runner.hpp).
+  uint64_t max_memory = 0;
+  // Held while forking, so that the caller's other threads (the progress
+  // display) hold no lock the child could need.
+  std::function<std::unique_lock<std::mutex>()> hold_threads;
+};
+
 // Up to `processes` child processes (no more than there are jobs, at least
 // one), each making its worker after fork. A child that dies fails the job
-// it was on (the entry says how it died) and is replaced. Throws Error when
-// a child cannot make its worker. Not yet offered by `featpipe run`.
-std::unique_ptr<Executor> process_executor(int processes);
+// it was on (the entry names the signal and the step it was in) and is
+// replaced. Throws Error when a child cannot make its worker.
+std::unique_ptr<Executor> process_executor(ProcessOptions options);
+inline std::unique_ptr<Executor> process_executor(int processes) {
+  ProcessOptions o;
+  o.processes = processes;
+  return process_executor(std::move(o));
+}
+
+// "4 GiB", "512 MiB", "1.5 GiB".
+std::string describe_bytes(uint64_t bytes);
 
 }  // namespace featpipe

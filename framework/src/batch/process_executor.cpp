@@ -6,11 +6,22 @@
 // the child answers with the entry as a JSON line (the manifest's fields
 // plus media_seconds). Children are forked after the parent's setup, so the
 // worker factory runs in the child (its session is the child's own).
+//
+// Each child also has a shared page, its beacon: the step it is in (from the
+// engine's step trace) and whether an allocation failed, so that a child
+// killed by a signal - no exception, no answer - is still reported with the
+// step, and an allocation refused under --max-memory says so.
 #include "executor.hpp"
 
+#include "../step_trace.hpp"
+
 #include <featpipe/featpipe.hpp>
+#include <featpipe/runner.hpp>
 
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +30,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <new>
 #include <optional>
+#include <sstream>
 #include <string>
 
 namespace featpipe {
@@ -52,15 +65,75 @@ std::optional<std::string> read_line(int fd, std::string& buf) {
   }
 }
 
-std::string describe_exit(int status) {
-  if (WIFSIGNALED(status))
-    return "the worker process died of signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-  if (WIFEXITED(status)) return "the worker process exited with status " + std::to_string(WEXITSTATUS(status));
-  return "the worker process ended";
+struct Beacon {
+  char step[240];  // the step's context, "" outside the pipeline's steps
+  volatile sig_atomic_t allocation_failed;
+};
+
+Beacon* my_beacon = nullptr;  // the child's own
+
+std::string step_of(const Beacon& b) {
+  std::string s(b.step, strnlen(b.step, sizeof b.step));
+  return s.empty() ? "" : " in " + s;
 }
 
-// The child: make the worker, say "ready" (or "!why"), then answer jobs.
-[[noreturn]] void child_main(int fd, int w, const std::vector<Job>& jobs, const Executor::MakeWorker& make_worker) {
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+std::string limit_message(uint64_t max_memory, const Beacon& b) {
+  return "exceeded the per-worker memory limit of " + describe_bytes(max_memory) + step_of(b) +
+         " (--max-memory raises it)";
+}
+
+// How a child on a job ended.
+std::string describe_exit(int status, const Beacon& b, uint64_t max_memory) {
+  if (b.allocation_failed && max_memory) {
+    std::string why = limit_message(max_memory, b);
+    if (WIFSIGNALED(status)) why += "; the worker then died of " + signal_name(WTERMSIG(status));
+    return why;
+  }
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    std::string why = "the worker process crashed: " + signal_name(sig) + " (signal " + std::to_string(sig) + ", " +
+                      strsignal(sig) + ")" + step_of(b);
+    if (sig == SIGKILL) why += " - killed by hand or by the system's out-of-memory killer";
+    return why;
+  }
+  if (WIFEXITED(status))
+    return "the worker process exited with status " + std::to_string(WEXITSTATUS(status)) + step_of(b);
+  return "the worker process ended" + step_of(b);
+}
+
+void note_step(const std::string& context) {
+  const size_t n = std::min(context.size(), sizeof my_beacon->step - 1);
+  std::memcpy(my_beacon->step, context.data(), n);
+  my_beacon->step[n] = '\0';
+}
+
+// The child: limit its memory, make the worker, say "ready" (or "!why"),
+// then answer jobs.
+[[noreturn]] void child_main(int fd, int w, const std::vector<Job>& jobs, const Executor::MakeWorker& make_worker,
+                             Beacon* beacon, uint64_t max_memory, pid_t parent) {
+  // A run killed outright (kill -9) takes its workers with it.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
+  my_beacon = beacon;
+  *beacon = Beacon{};
+  if (max_memory) {
+    const rlimit lim{max_memory, max_memory};
+    if (::setrlimit(RLIMIT_AS, &lim) != 0) {
+      send_all(fd, std::string("!cannot set the per-worker memory limit: ") + std::strerror(errno) + "\n");
+      ::_exit(1);
+    }
+  }
+  // Marks the beacon, then fails as usual (bad_alloc): the entry can then
+  // tell a refused allocation from any other error.
+  std::set_new_handler([] {
+    my_beacon->allocation_failed = 1;
+    throw std::bad_alloc();
+  });
+  step_trace::hook = note_step;
   Executor::Worker worker;
   try {
     worker = make_worker(w);
@@ -74,7 +147,11 @@ std::string describe_exit(int status) {
   std::string buf;
   while (auto line = read_line(fd, buf)) {
     const size_t k = std::stoul(*line);
+    beacon->step[0] = '\0';
+    beacon->allocation_failed = 0;
     ManifestEntry e = worker(jobs[k]);
+    if (beacon->allocation_failed && max_memory && e.status == ManifestEntry::Status::error)
+      e.error = limit_message(max_memory, *beacon);
     nlohmann::json j = e.to_json();
     j["media_seconds"] = e.media_seconds;
     if (!send_all(fd, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")) break;
@@ -83,6 +160,7 @@ std::string describe_exit(int status) {
 }
 
 struct Child {
+  Beacon* beacon = nullptr;  // shared with the child, kept across replacements
   pid_t pid = -1;
   int fd = -1;
   std::string buf;
@@ -91,11 +169,28 @@ struct Child {
 
 class ProcessExecutor final : public Executor {
  public:
-  explicit ProcessExecutor(int processes) : processes_(processes) {}
+  explicit ProcessExecutor(ProcessOptions o) : o_(std::move(o)) {
+    if (!memory_limit_supported()) o_.max_memory = 0;
+    // A lower limit already in force (ulimit -v) stays, and is the one to name:
+    // the children could not raise it anyway.
+    rlimit cur{};
+    if (o_.max_memory && ::getrlimit(RLIMIT_AS, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY)
+      o_.max_memory = std::min<uint64_t>(o_.max_memory, cur.rlim_cur);
+  }
 
   void run(const std::vector<Job>& jobs, const MakeWorker& make_worker, const Done& done) override {
-    const int n = std::max(1, std::min<int>(processes_, static_cast<int>(jobs.size())));
+    const int n = std::max(1, std::min<int>(o_.processes, static_cast<int>(jobs.size())));
     std::vector<Child> children(n);
+    // One page for all beacons, shared with the children across fork.
+    const size_t bytes = sizeof(Beacon) * static_cast<size_t>(n);
+    void* page = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) throw Error(std::string("cannot start the worker processes: ") + std::strerror(errno));
+    struct Unmap {
+      void* p;
+      size_t n;
+      ~Unmap() { ::munmap(p, n); }
+    } unmap{page, bytes};
+    for (int w = 0; w < n; ++w) children[w].beacon = static_cast<Beacon*>(page) + w;
     auto reap = [](Child& c) {
       int status = 0;
       if (c.fd >= 0) ::close(c.fd);
@@ -115,6 +210,9 @@ class ProcessExecutor final : public Executor {
       int sv[2];
       if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
+      std::unique_lock<std::mutex> held;
+      if (o_.hold_threads) held = o_.hold_threads();
+      const pid_t parent = ::getpid();
       const pid_t pid = ::fork();
       if (pid < 0) {
         ::close(sv[0]), ::close(sv[1]);
@@ -124,14 +222,15 @@ class ProcessExecutor final : public Executor {
         ::close(sv[0]);
         for (Child& other : children)  // the siblings' sockets are the parent's business
           if (other.fd >= 0) ::close(other.fd);
-        child_main(sv[1], w, jobs, make_worker);
+        child_main(sv[1], w, jobs, make_worker, c.beacon, o_.max_memory, parent);
       }
+      if (held) held.unlock();
       ::close(sv[1]);
-      c = Child{pid, sv[0], "", std::nullopt};
+      c = Child{c.beacon, pid, sv[0], "", std::nullopt};
       auto line = read_line(c.fd, c.buf);
       if (line && *line == "ready") return;
       const int status = reap(c);
-      throw Error(line && !line->empty() && (*line)[0] == '!' ? line->substr(1) : describe_exit(status));
+      throw Error(line && !line->empty() && (*line)[0] == '!' ? line->substr(1) : describe_exit(status, *c.beacon, o_.max_memory));
     };
 
     size_t next = 0, finished = 0;
@@ -160,7 +259,7 @@ class ProcessExecutor final : public Executor {
               e.input = jobs[*c.job].input;
               e.output = jobs[*c.job].output;
               e.status = ManifestEntry::Status::error;
-              e.error = describe_exit(status);
+              e.error = describe_exit(status, *c.beacon, o_.max_memory);
               done(*c.job, std::move(e));
               c.job.reset();
               ++finished;
@@ -187,11 +286,42 @@ class ProcessExecutor final : public Executor {
   }
 
  private:
-  int processes_;
+  ProcessOptions o_;
 };
 
 }  // namespace
 
-std::unique_ptr<Executor> process_executor(int processes) { return std::make_unique<ProcessExecutor>(processes); }
+std::unique_ptr<Executor> process_executor(ProcessOptions options) { return std::make_unique<ProcessExecutor>(std::move(options)); }
+
+bool memory_limit_supported() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
+unsigned long long default_max_memory(int workers) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t ram = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+  return std::max<uint64_t>(ram / static_cast<uint64_t>(std::max(1, workers)), uint64_t{1} << 30);
+}
+
+std::string describe_bytes(uint64_t bytes) {
+  static const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  std::ostringstream os;
+  os.precision(v < 10 && u ? 2 : 4);
+  os << v << " " << units[u];
+  return os.str();
+}
 
 }  // namespace featpipe

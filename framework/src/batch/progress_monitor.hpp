@@ -18,6 +18,9 @@ class ProgressMonitor {
   ProgressMonitor& operator=(const ProgressMonitor&) = delete;
   // Returns once the thread has ended (no tick runs after).
   void stop();
+  // While the lock is held no tick runs (ticks run under it): a fork then
+  // copies no lock that the tick holds.
+  std::unique_lock<std::mutex> hold() { return std::unique_lock<std::mutex>(mu_); }
 
  private:
   std::mutex mu_;

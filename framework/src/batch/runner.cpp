@@ -3,6 +3,7 @@
 // manifest and counted.
 #include <featpipe/runner.hpp>
 
+#include "atomic_file.hpp"
 #include "executor.hpp"
 #include "job.hpp"
 #include "manifest.hpp"
@@ -65,6 +66,11 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   Manifest manifest((fs::path(o.outdir) / manifest_name(o.shard_index, o.shard_count)).string());
   const Plan plan = plan_jobs(std::move(listed), po, sink, done);
 
+  // What a killed run (or worker) left half-written for our outputs.
+  std::vector<fs::path> outputs;
+  for (const Job& j : plan.jobs) outputs.push_back(fs::path(o.outdir) / j.output);
+  remove_abandoned_temps(outputs);
+
   RunProgress prog;
   prog.total = plan.jobs.size();
   prog.not_taken = plan.not_taken;
@@ -104,8 +110,12 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   };
   {
     ProgressMonitor monitor(o.progress_interval, std::move(tick));
-    thread_executor(o.jobs)->run(plan.jobs, make_worker, on_done);
+    std::unique_ptr<Executor> executor;
+    if (o.isolation == RunOptions::Isolation::thread) executor = thread_executor(o.jobs);
+    else executor = process_executor({o.jobs, o.max_memory, [&monitor] { return monitor.hold(); }});
+    executor->run(plan.jobs, make_worker, on_done);
   }
+  if (prog.failed) remove_abandoned_temps(outputs);  // a worker that died while writing
   sink.finish();
   try {
     manifest.compact();
