@@ -53,10 +53,12 @@ Action add_run(CLI::App& app) {
       o.progress_interval = tty ? 0.2 : 5.0;
     }
     if (tty && !a->quiet)  // keep error lines off the progress bar's line
-      o.on_error = [](const std::string& in, const std::string& msg) { std::cerr << "\r\033[K" << "error: " << in << ": " << msg << "\n"; };
+      o.on_error = [](const std::string& in, const std::string& msg) {
+        std::cerr << "\r\033[K" << "error: " << printable_name(in) << ": " << printable_name(msg) << "\n";
+      };
     RunProgress p = run_batch(*pipe, o);
     if (a->quiet) std::cerr << summary_line(p) << "\n";
-    return p.failed ? 1 : 0;
+    return p.failed || p.missed ? 1 : 0;  // a missed input is one not processed
   };
 }
 

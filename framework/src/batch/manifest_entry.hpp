@@ -2,7 +2,10 @@
 //
 // The line keeps its format: {"axes", "error", "input", "output", "seconds",
 // "shape", "status"} (keys sorted, as nlohmann::json writes objects), with
-// "shape" and "axes" only on ok lines and "error" null unless an error.
+// "shape" and "axes" only on ok lines and "error" null unless an error;
+// not_taken lines add "reason". A name that is not UTF-8 is written with
+// U+FFFD and its bytes also as base64 in "input_b64"/"output_b64", which
+// from_json prefers: names round-trip byte-exact.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,7 +18,9 @@
 namespace featpipe {
 
 struct ManifestEntry {
-  enum class Status { ok, skipped, error };
+  // not_taken: a path given or found that the run does not read; `reason`
+  // says why, "output" is "" (such lines never count as done for --resume).
+  enum class Status { ok, skipped, error, not_taken };
 
   std::string input;   // the path as found
   std::string output;  // the sink's name for it, relative to the output folder
@@ -23,6 +28,7 @@ struct ManifestEntry {
   std::vector<int64_t> shape;  // of the features written (ok only)
   std::vector<std::string> axes;
   std::string error;           // why (error only)
+  std::string reason;          // why not taken (not_taken only, as "reason")
   double seconds = 0;          // wall time of this input
   // Seconds of media decoded. Kept for progress, not written: the line
   // format is relied on by users' scripts and stays as it was.

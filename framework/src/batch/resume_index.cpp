@@ -21,7 +21,7 @@ ResumeIndex ResumeIndex::read(const std::string& outdir) {
 }
 
 void ResumeIndex::add(const ManifestEntry& e) {
-  if (e.status == ManifestEntry::Status::error) return;
+  if (e.status == ManifestEntry::Status::error || e.status == ManifestEntry::Status::not_taken) return;
   auto [it, fresh] = entries_.emplace(e.output, e);
   if (!fresh && it->second.status != ManifestEntry::Status::ok) it->second = e;
 }
