@@ -17,7 +17,7 @@ struct RunArgs {
   std::string shard;
   int shard_count = 0;
   bool resume = false, overwrite = false, quiet = false;
-  std::vector<std::string> plugins;
+  std::vector<std::string> plugins, allowed_plugin_dirs;
 };
 }  // namespace
 
@@ -34,10 +34,12 @@ Action add_run(CLI::App& app) {
   c->add_flag("--overwrite", a->overwrite, "replace existing outputs");
   c->add_flag("-q,--quiet", a->quiet, "no progress display");
   c->add_option("--plugin", a->plugins, "extra plugin file (repeatable)");
+  c->add_option("--allow-plugin", a->allowed_plugin_dirs, "folder a pipeline's plugins: may load from (repeatable; loading runs their code)");
   return [a] {
     if (a->resume && a->overwrite) throw Error("--resume and --overwrite exclude each other");
     LoadOptions lo;
     lo.plugin_files = a->plugins;
+    lo.allowed_plugin_dirs = a->allowed_plugin_dirs;
     auto pipe = Pipeline::load(a->pipeline, lo);
     RunOptions o;
     o.inputs = a->inputs;
