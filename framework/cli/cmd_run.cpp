@@ -19,7 +19,7 @@ struct RunArgs {
   std::string shard;
   int shard_count = 0;
   bool resume = false, overwrite = false, quiet = false;
-  std::vector<std::string> plugins;
+  std::vector<std::string> plugins, allowed_plugin_dirs;
   std::string isolation = "process";
   std::string max_memory;
 };
@@ -66,10 +66,12 @@ Action add_run(CLI::App& app) {
   c->add_flag("--overwrite", a->overwrite, "replace existing outputs");
   c->add_flag("-q,--quiet", a->quiet, "no progress display");
   c->add_option("--plugin", a->plugins, "extra plugin file (repeatable)");
+  c->add_option("--allow-plugin", a->allowed_plugin_dirs, "folder a pipeline's plugins: may load from (repeatable; loading runs their code)");
   return [a] {
     if (a->resume && a->overwrite) throw Error("--resume and --overwrite exclude each other");
     LoadOptions lo;
     lo.plugin_files = a->plugins;
+    lo.allowed_plugin_dirs = a->allowed_plugin_dirs;
     auto pipe = Pipeline::load(a->pipeline, lo);
     RunOptions o;
     o.inputs = a->inputs;
@@ -92,10 +94,12 @@ Action add_run(CLI::App& app) {
       o.progress_interval = tty ? 0.2 : 5.0;
     }
     if (tty && !a->quiet)  // keep error lines off the progress bar's line
-      o.on_error = [](const std::string& in, const std::string& msg) { std::cerr << "\r\033[K" << "error: " << in << ": " << msg << "\n"; };
+      o.on_error = [](const std::string& in, const std::string& msg) {
+        std::cerr << "\r\033[K" << "error: " << printable_name(in) << ": " << printable_name(msg) << "\n";
+      };
     RunProgress p = run_batch(*pipe, o);
     if (a->quiet) std::cerr << summary_line(p) << "\n";
-    return p.failed ? 1 : 0;
+    return p.failed || p.missed ? 1 : 0;  // a missed input is one not processed
   };
 }
 

@@ -22,7 +22,7 @@ struct StreamArgs {
   double rate = 0;
   int channels = 1;
   size_t chunk = 160;
-  std::vector<std::string> plugins;
+  std::vector<std::string> plugins, allowed_plugin_dirs;
 };
 
 // The stream's frames into the growing .npy (grows along its first axis).
@@ -43,9 +43,11 @@ Action add_stream(CLI::App& app) {
   c->add_option("--chunk", a->chunk, "samples (per channel) per push")->check(CLI::Range(1, 1 << 24));
   c->add_option("-o,--output", a->out, "output .npy file")->required();
   c->add_option("--plugin", a->plugins, "extra plugin file (repeatable)");
+  c->add_option("--allow-plugin", a->allowed_plugin_dirs, "folder a pipeline's plugins: may load from (repeatable; loading runs their code)");
   return [a] {
     LoadOptions lo;
     lo.plugin_files = a->plugins;
+    lo.allowed_plugin_dirs = a->allowed_plugin_dirs;
     auto pipe = Pipeline::load(a->pipeline, lo);
     Stream stream(pipe, StreamFormat{a->rate, a->channels});
     std::fprintf(stderr, "featpipe: streaming, latency %.0f samples (%.1f ms at %g Hz)\n", stream.latency_samples(),

@@ -11,12 +11,15 @@ namespace featpipe::cli {
 Action add_validate(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto plugins = std::make_shared<std::vector<std::string>>();
+  auto allowed = std::make_shared<std::vector<std::string>>();
   CLI::App* c = app.add_subcommand("validate", "check a pipeline file and print its chain of shapes");
   c->add_option("pipeline", *path, "pipeline file (.yaml)")->required();
   c->add_option("--plugin", *plugins, "extra plugin file (repeatable)");
-  return [path, plugins] {
+  c->add_option("--allow-plugin", *allowed, "folder a pipeline's plugins: may load from (repeatable; loading runs their code)");
+  return [path, plugins, allowed] {
     LoadOptions lo;
     lo.plugin_files = *plugins;
+    lo.allowed_plugin_dirs = *allowed;
     auto pipe = Pipeline::load(*path, lo);
     std::cout << pipe->file() << ": '" << pipe->name() << "', " << pipe->steps().size() << " steps\n";
     size_t k = 0;

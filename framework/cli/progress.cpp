@@ -28,6 +28,7 @@ std::string summary_line(const RunProgress& p) {
   std::ostringstream os;
   os << "featpipe: " << p.total << " inputs: " << p.ok << " ok, " << p.failed << " failed, " << p.skipped
      << " skipped";
+  if (p.missed) os << ", " << p.missed << " not readable (see the errors above)";
   if (p.not_taken) os << " (" << p.not_taken << " other files not taken)";
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.2f", p.elapsed);

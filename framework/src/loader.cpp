@@ -5,6 +5,8 @@
 #include "util.hpp"
 #include "yaml_checks.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -32,6 +34,34 @@ std::string scalar(const YAML::Node& n, const std::string& file, const std::stri
   return n.Scalar();
 }
 
+// Whether canonical `file` lies under folder `dir` (resolved too).
+bool under(const fs::path& file, const std::string& dir) {
+  std::error_code ec;
+  const fs::path root = fs::canonical(dir, ec);
+  if (ec || dir.empty()) return false;
+  auto [r, f] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
+  return r == root.end();
+}
+
+// Refuses, before it is opened (dlopen runs its constructors), a plugin a
+// pipeline lists from outside the folders trusted for it (see LoadOptions).
+void check_plugin_place(const PipelineImpl& p, const std::string& file, const YAML::Mark& mark,
+                        const LoadOptions& opts) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(file, ec);
+  if (ec) return;  // open_plugin says what is wrong with it
+  std::vector<std::string> dirs{p.base_dir, builtin_plugin_dir()};
+  if (const char* env = std::getenv("FEATPIPE_PLUGIN_PATH"))
+    for (const auto& d : util::split(env, ':')) dirs.push_back(d);
+  dirs.insert(dirs.end(), opts.allowed_plugin_dirs.begin(), opts.allowed_plugin_dirs.end());
+  for (const auto& d : dirs)
+    if (under(real, d)) return;
+  fail(p.file, mark,
+       "plugin " + file + " is outside the pipeline's folder, the built-in plugins and FEATPIPE_PLUGIN_PATH; not "
+       "loaded (loading runs its code): allow its folder with --allow-plugin " + real.parent_path().string() +
+       " or give it with --plugin");
+}
+
 void load_plugins(PipelineImpl& p, const YAML::Node& root, const LoadOptions& opts) {
   std::vector<std::pair<std::string, YAML::Mark>> files;
   if (opts.builtin_plugins)
@@ -44,6 +74,7 @@ void load_plugins(PipelineImpl& p, const YAML::Node& root, const LoadOptions& op
     for (const auto& item : list) {
       fs::path f = scalar(item, p.file, "a plugin file");
       if (f.is_relative()) f = fs::path(p.base_dir) / f;
+      check_plugin_place(p, f.lexically_normal().string(), item.Mark(), opts);
       files.emplace_back(f.lexically_normal().string(), item.Mark());
     }
   }

@@ -32,6 +32,10 @@ bool register_backend(const BackendEntry& entry) {
 }
 
 std::unique_ptr<Backend> open_backend(const std::string& model, const std::string& layer) {
+  // A folder would reach the backends' readers, whose errors are no help
+  // (OpenCV's ONNX reader reports std::bad_alloc).
+  std::error_code ec;
+  if (std::filesystem::is_directory(model, ec)) throw sdk::Error(model + " is a folder, not a model file", "model");
   std::string ext = std::filesystem::path(model).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   // The highest-priority backend for the extension; for any other file the

@@ -197,7 +197,8 @@ TEST(PluginAbi, PluginLogReachesTheEngineHandler) {
   test::TempDir dir;
   test::write_text(dir / "p.yaml", "featpipe: 1\nname: t\nplugins: [" + std::string(FIXTURE_STAGES) +
                                        "]\nstages:\n  - use: test.read\n  - use: test.log\n");
-  auto r = test::run_cli({"validate", (dir / "p.yaml").string()});
+  auto r = test::run_cli({"validate", (dir / "p.yaml").string(), "--allow-plugin",
+                          fs::path(FIXTURE_STAGES).parent_path().string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("featpipe: featpipe-test-fixtures: test.log configured on [time=?]"), std::string::npos) << r.err;
 }

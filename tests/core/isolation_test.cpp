@@ -147,16 +147,17 @@ TEST_F(Isolation, AKilledRunLeavesNothingTheNextRunDoesNotClean) {
   auto left = test::run_shell("for i in $(seq 100); do pgrep -f " + test::quote(pattern) +
                               " >/dev/null || { echo none; exit; }; sleep 0.05; done; pgrep -af " + test::quote(pattern));
   EXPECT_NE(left.out.find("none"), std::string::npos) << "workers outlived the run: " << left.out;
-  // What a kill during a write leaves: a temporary file of one of our
-  // outputs. One of another shard's (not an input here) must stay.
+  // What a kill during a write leaves: a temporary file of a dead process
+  // on this host. One of a shard on another machine (its pid means nothing
+  // here) must stay.
   test::write_text(out() / ".slow.txt.npy.tmp-999999-1", "partial");
-  test::write_text(out() / ".elsewhere.txt.npy.tmp-999999-0", "another shard's");
+  test::write_text(out() / ".elsewhere.txt.npy.tmp-999999-0@another-host", "another machine's shard's");
   test::write_text(dir / "in" / "slow.txt", "9");
   auto r = run({"--resume"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_good_outputs();
   EXPECT_EQ(npy::read((out() / "slow.txt.npy").string()).data, (std::vector<float>{18}));
-  EXPECT_EQ(temp_files(), (std::vector<std::string>{(out() / ".elsewhere.txt.npy.tmp-999999-0").string()}));
+  EXPECT_EQ(temp_files(), (std::vector<std::string>{(out() / ".elsewhere.txt.npy.tmp-999999-0@another-host").string()}));
 }
 
 TEST_F(Isolation, ALowerLimitAlreadyInForceIsKeptAndNamed) {

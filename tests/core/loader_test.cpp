@@ -134,6 +134,7 @@ TEST(Loader, RelativePluginPathsResolveAgainstThePipelineFolder) {
   test::write_text(dir / "sub" / "p.yaml", "featpipe: 1\nname: t\nplugins: [../libmine.so]\nstages:\n  - use: test.read\n");
   LoadOptions o;
   o.builtin_plugins = false;
+  o.allowed_plugin_dirs = {dir.path().string()};  // the plugin sits above the pipeline's folder
   auto p = Pipeline::load((dir / "sub" / "p.yaml").string(), o);
   EXPECT_EQ(p->steps().front().plugin_file, fs::canonical(dir / "libmine.so").string());
 
@@ -163,4 +164,31 @@ TEST(Loader, ValidateCliPrintsChainAndLatency) {
   r = test::run_cli({"validate", (dir / "bad.yaml").string(), "--plugin", FIXTURE_STAGES});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.yaml:6:18: step 2 'test.frame': 'size' must be ≥ 1, got 0"), std::string::npos) << r.err;
+}
+
+TEST(Loader, APipelinesPluginFromElsewhereIsRefusedBeforeItIsOpened) {
+  test::TempDir dir, elsewhere;
+  // A library whose constructor leaves a mark: refused means it never ran.
+  const fs::path mark = elsewhere / "constructor-ran";
+  test::write_text(elsewhere / "evil.c", "#include <stdio.h>\n__attribute__((constructor)) static void f(void) {\n"
+                                         "  FILE* o = fopen(\"" + mark.string() + "\", \"w\"); if (o) fclose(o);\n}\n");
+  auto cc = test::run_shell("cc -shared -fPIC -o " + test::quote((elsewhere / "libevil.so").string()) + " " +
+                            test::quote((elsewhere / "evil.c").string()));
+  ASSERT_EQ(cc.exit_code, 0) << cc.err;
+  test::write_text(dir / "p.yaml", "featpipe: 1\nname: t\nplugins: [" + (elsewhere / "libevil.so").string() +
+                                       "]\nstages:\n  - use: test.read\n");
+  auto r = test::run_cli({"validate", (dir / "p.yaml").string(), "--plugin", FIXTURE_STAGES});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("p.yaml:3:11: plugin "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-plugin"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(mark));
+  // A symbolic link in the pipeline's folder does not make it the pipeline's.
+  fs::create_symlink(elsewhere / "libevil.so", dir / "libnear.so");
+  test::write_text(dir / "q.yaml", "featpipe: 1\nname: t\nplugins: [libnear.so]\nstages:\n  - use: test.read\n");
+  EXPECT_EQ(test::run_cli({"validate", (dir / "q.yaml").string(), "--plugin", FIXTURE_STAGES}).exit_code, 2);
+  EXPECT_FALSE(fs::exists(mark));
+  // Allowed explicitly, it loads (and its constructor runs).
+  r = test::run_cli({"validate", (dir / "p.yaml").string(), "--plugin", FIXTURE_STAGES, "--allow-plugin",
+                     elsewhere.path().string()});
+  EXPECT_TRUE(fs::exists(mark)) << r.err;
 }

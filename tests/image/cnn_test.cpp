@@ -137,6 +137,15 @@ TEST(CnnFeatures, NotAModelIsAnError) {
   EXPECT_NE(r.err.find("chelsea.jpg"), std::string::npos) << r.err;
 }
 
+TEST(CnnFeatures, AFolderIsNotAModel) {
+  TempDir dir;
+  fs::create_directories(dir / "model.onnx");
+  Yaml y(kDigitsPre + features_step((dir / "model.onnx").string(), 32, 32, "-"));
+  CmdResult r = run_cli({"validate", y.path.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("model.onnx is a folder, not a model file"), std::string::npos) << r.err;
+}
+
 TEST(CnnFeatures, DigitsModelClassifiesSampleDigits) {
   auto pipe = Pipeline::parse("featpipe: 1\nname: digits\nstages:\n" + kDigitsPre + features_step(digits_model(), 32, 32, "-"),
                               "digits.yaml", source_dir().string());

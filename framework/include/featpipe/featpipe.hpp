@@ -108,6 +108,11 @@ struct LoadOptions {
   bool builtin_plugins = true;
   // Extra plugin files, loaded after the pipeline's `plugins:`.
   std::vector<std::string> plugin_files;
+  // Loading a plugin runs its code, so a pipeline's `plugins:` load only from
+  // under the pipeline file's folder, the built-in plugin folder,
+  // FEATPIPE_PLUGIN_PATH, or one of these folders (CLI: --allow-plugin DIR);
+  // others are refused before they are opened. `plugin_files` are trusted.
+  std::vector<std::string> allowed_plugin_dirs;
   // For pipelines whose first step takes a tensor rather than a file: the
   // input's spec (axes, known sizes, attributes), checked at load time.
   std::optional<TensorSpec> input;

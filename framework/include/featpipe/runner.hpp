@@ -36,13 +36,18 @@ struct RunProgress {
   size_t done = 0;           // ok + failed + skipped so far
   size_t ok = 0, failed = 0, skipped = 0;
   size_t not_taken = 0;      // files in folders the first step does not read
+  // Inputs given or found that cannot be read (unreadable folders, dangling
+  // or looping links, special files with a read extension): listed in the
+  // manifest as not_taken; the CLI exits 1, as for failures.
+  size_t missed = 0;
   double elapsed = 0;        // seconds
   double media_seconds = 0;  // of audio processed
   bool finished = false;
 };
 
 // Runs the whole job. Throws Error for problems before any input is touched
-// (missing input path, unwritable output folder, different provenance):
+// (missing input path, unwritable output folder, different provenance,
+// nothing to take, two inputs with one output):
 // the CLI's exit status 2. Per-input failures are counted, not thrown.
 FEATPIPE_API RunProgress run_batch(const Pipeline& pipeline, const RunOptions& opts);
 
@@ -56,5 +61,9 @@ FEATPIPE_API bool memory_limit_supported();
 // --shard parsing: "K/N", or "auto" (Slurm array / Kubernetes indexed job;
 // `count` from --shard-count for Kubernetes). Throws Error when unusable.
 FEATPIPE_API void parse_shard(const std::string& text, int count_option, int& index, int& count);
+
+// A file name for a terminal: control characters as \n, \t, \xHH, bytes
+// that are not UTF-8 as \xHH (a name cannot forge a line on stderr).
+FEATPIPE_API std::string printable_name(const std::string& name);
 
 }  // namespace featpipe

@@ -7,15 +7,19 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <map>
-#include <set>
 
 namespace fs = std::filesystem;
 
 namespace featpipe {
 
 namespace {
-const std::string kTmp = ".tmp-";  // ".<name>.tmp-<pid>-<writer>"
+const std::string& host_name() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    return gethostname(buf, sizeof buf - 1) == 0 && buf[0] ? std::string(buf) : std::string("localhost");
+  }();
+  return name;
+}
 }  // namespace
 
 void write_atomic(const fs::path& out, const std::function<void(std::ostream&)>& body, int writer) {
@@ -24,7 +28,9 @@ void write_atomic(const fs::path& out, const std::function<void(std::ostream&)>&
   if (ec) throw Error("cannot create folder " + out.parent_path().string() + ": " + ec.message());
   std::string name = ".";  // appended, not "." + string: GCC 12 warns falsely (-Wrestrict, PR105651)
   name += out.filename().string();
-  name += kTmp + std::to_string(getpid()) + "-" + std::to_string(writer);
+  // The host too: a run cleans the leftovers of its host's dead pids
+  // (stale_tmp.hpp), never those of a shard on another machine.
+  name += ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(writer) + "@" + host_name();
   const fs::path tmp = out.parent_path() / name;
   {
     std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
@@ -44,27 +50,6 @@ void write_atomic(const fs::path& out, const std::function<void(std::ostream&)>&
     fs::remove(tmp, ec);
     throw Error("cannot write " + out.string() + ": " + ec.message());
   }
-}
-
-}  // namespace featpipe
-
-namespace featpipe {
-
-size_t remove_abandoned_temps(const std::vector<fs::path>& outs) {
-  std::map<fs::path, std::set<std::string>> by_folder;
-  for (const fs::path& o : outs) by_folder[o.parent_path()].insert(o.filename().string());
-  size_t removed = 0;
-  for (const auto& [folder, names] : by_folder) {
-    std::error_code ec;
-    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string n = it->path().filename().string();
-      const size_t at = n.rfind(kTmp);
-      if (n.empty() || n[0] != '.' || at == std::string::npos || !names.count(n.substr(1, at - 1))) continue;
-      std::error_code rm;
-      if (fs::remove(it->path(), rm)) ++removed;
-    }
-  }
-  return removed;
 }
 
 }  // namespace featpipe

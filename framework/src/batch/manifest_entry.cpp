@@ -1,5 +1,7 @@
 #include "manifest_entry.hpp"
 
+#include "names.hpp"
+
 namespace featpipe {
 
 const char* to_string(ManifestEntry::Status s) {
@@ -7,6 +9,7 @@ const char* to_string(ManifestEntry::Status s) {
     case ManifestEntry::Status::ok: return "ok";
     case ManifestEntry::Status::skipped: return "skipped";
     case ManifestEntry::Status::error: return "error";
+    case ManifestEntry::Status::not_taken: return "not_taken";
   }
   return "error";
 }
@@ -24,6 +27,9 @@ nlohmann::json ManifestEntry::to_json() const {
   j["status"] = to_string(status);
   j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
   j["seconds"] = seconds;
+  if (status == Status::not_taken) j["reason"] = reason;
+  if (!util::valid_utf8(input)) j["input_b64"] = util::base64(input);
+  if (!util::valid_utf8(output)) j["output_b64"] = util::base64(output);
   return j;
 }
 
@@ -38,10 +44,15 @@ std::optional<ManifestEntry> ManifestEntry::from_json(const nlohmann::json& j) {
   if (status == "ok") e.status = Status::ok;
   else if (status == "skipped") e.status = Status::skipped;
   else if (status == "error") e.status = Status::error;
+  else if (status == "not_taken") e.status = Status::not_taken;
   else return std::nullopt;
   e.output = j["output"].get<std::string>();
   if (j.contains("input") && j["input"].is_string()) e.input = j["input"].get<std::string>();
   if (j.contains("error") && j["error"].is_string()) e.error = j["error"].get<std::string>();
+  if (j.contains("reason") && j["reason"].is_string()) e.reason = j["reason"].get<std::string>();
+  for (auto [key, field] : {std::pair{"input_b64", &e.input}, std::pair{"output_b64", &e.output}})
+    if (j.contains(key) && j[key].is_string())
+      if (auto bytes = util::unbase64(j[key].get<std::string>())) *field = *bytes;
   if (j.contains("seconds") && j["seconds"].is_number()) e.seconds = j["seconds"].get<double>();
   for (auto [key, field] : {std::pair{"input_bytes", &e.input_bytes}, {"input_mtime_ns", &e.input_mtime_ns},
                             {"output_bytes", &e.output_bytes}})

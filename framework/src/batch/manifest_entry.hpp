@@ -2,10 +2,12 @@
 //
 // The line keeps its format: {"axes", "error", "input", "output", "seconds",
 // "shape", "status"} (keys sorted, as nlohmann::json writes objects), with
-// "shape" and "axes" only on ok lines and "error" null unless an error.
-// Ok lines also carry what --resume checks before trusting them:
-// "input_bytes" and "input_mtime_ns" (the input as read) and "output_bytes",
-// each only when known.
+// "shape" and "axes" only on ok lines and "error" null unless an error;
+// not_taken lines add "reason". Ok lines also carry what --resume checks
+// before trusting them: "input_bytes" and "input_mtime_ns" (the input as
+// read) and "output_bytes", each only when known. A name that is not UTF-8
+// is written with U+FFFD and its bytes also as base64 in "input_b64"/
+// "output_b64", which from_json prefers: names round-trip byte-exact.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -18,7 +20,9 @@
 namespace featpipe {
 
 struct ManifestEntry {
-  enum class Status { ok, skipped, error };
+  // not_taken: a path given or found that the run does not read; `reason`
+  // says why, "output" is "" (such lines never count as done for --resume).
+  enum class Status { ok, skipped, error, not_taken };
 
   std::string input;   // the path as found
   std::string output;  // the sink's name for it, relative to the output folder
@@ -29,6 +33,7 @@ struct ManifestEntry {
   // Identity, ok lines only; -1 when unknown (a line from an older featpipe,
   // or a sink that cannot tell): --resume then redoes the input.
   int64_t input_bytes = -1, input_mtime_ns = -1, output_bytes = -1;
+  std::string reason;          // why not taken (not_taken only, as "reason")
   double seconds = 0;          // wall time of this input
   // Seconds of media decoded. Kept for progress, not written: the line
   // format is relied on by users' scripts and stays as it was.

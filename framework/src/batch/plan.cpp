@@ -1,6 +1,9 @@
 #include "plan.hpp"
 
 #include "../util.hpp"
+#include "names.hpp"
+
+#include <featpipe/featpipe.hpp>
 
 #include <unordered_map>
 
@@ -14,6 +17,7 @@ bool in_shard(const std::string& rel, int index, int count) {
 Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const ResumeIndex& done) {
   Plan plan;
   plan.not_taken = listed.not_taken;
+  plan.not_taken_list = std::move(listed.not_taken_list);
   std::unordered_map<std::string, size_t> first_of;  // output -> its first job
   for (InputFile& f : listed.files) {
     if (!in_shard(f.rel, o.shard_index, o.shard_count)) continue;
@@ -36,6 +40,23 @@ Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const R
     plan.jobs.push_back(std::move(job));
   }
   return plan;
+}
+
+void refuse_collisions(const InputList& listed, const Sink& sink) {
+  std::unordered_map<std::string, size_t> first_of;  // output -> its first input
+  std::string text;
+  size_t n = 0;
+  for (size_t k = 0; k < listed.files.size(); ++k) {
+    const std::string out = sink.output_of(listed.files[k].rel);
+    auto [it, fresh] = first_of.emplace(out, k);
+    if (fresh) continue;
+    ++n;
+    text += "\n  " + util::printable(listed.files[it->second].path) + " and " + util::printable(listed.files[k].path) + " -> " +
+            util::printable(out);
+  }
+  if (n)
+    throw Error(std::to_string(n) + (n == 1 ? " input has" : " inputs have") +
+                " the output of another (the same path relative to their folders); nothing was run:" + text);
 }
 
 Plan plan_run(const std::vector<std::string>& inputs, const std::vector<std::string>& extensions,

@@ -34,6 +34,7 @@ struct PlanOptions {
 struct Plan {
   std::vector<Job> jobs;  // in listing order
   size_t not_taken = 0;   // files in folders the first step does not read
+  std::vector<NotTaken> not_taken_list;  // all not taken, with why (every shard lists them all)
 };
 
 // Whether `rel` belongs to shard `index` of `count`: a stable hash, so every
@@ -47,6 +48,11 @@ bool in_shard(const std::string& rel, int index, int count);
 //    neither resuming nor overwriting, else run;
 //  - otherwise run.
 Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const ResumeIndex& done);
+
+// Refuses (throws Error listing every one) inputs whose outputs collide:
+// the same relative path from two folders. Checked over all inputs, before
+// sharding, so every shard refuses alike and before any work.
+void refuse_collisions(const InputList& listed, const Sink& sink);
 
 // list_inputs, then plan_jobs. Throws Error for an input path that does not exist.
 Plan plan_run(const std::vector<std::string>& inputs, const std::vector<std::string>& extensions,

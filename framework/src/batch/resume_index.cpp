@@ -25,7 +25,7 @@ ResumeIndex ResumeIndex::read(const std::string& outdir) {
 }
 
 void ResumeIndex::add(const ManifestEntry& e) {
-  if (e.status == ManifestEntry::Status::error) return;
+  if (e.status == ManifestEntry::Status::error || e.status == ManifestEntry::Status::not_taken) return;
   auto [it, fresh] = entries_.emplace(e.output, e);
   // The latest ok line wins: it describes the output as last written.
   if (!fresh && (e.status == ManifestEntry::Status::ok || it->second.status != ManifestEntry::Status::ok)) it->second = e;

@@ -11,6 +11,7 @@
 #include "plan.hpp"
 #include "progress_monitor.hpp"
 #include "provenance.hpp"
+#include "stale_tmp.hpp"
 
 #include <unistd.h>
 
@@ -39,8 +40,43 @@ void count(RunProgress& p, const ManifestEntry& e) {
     case ManifestEntry::Status::ok: ++p.ok; break;
     case ManifestEntry::Status::skipped: ++p.skipped; break;
     case ManifestEntry::Status::error: ++p.failed; break;
+    case ManifestEntry::Status::not_taken: break;
   }
   p.media_seconds += e.media_seconds;
+}
+
+std::string nothing_taken(const Pipeline& pipe, const InputList& listed) {
+  std::string exts;
+  for (const auto& e : pipe.extensions()) exts += (exts.empty() ? "." : ", .") + e;
+  std::string text = "no input to take: " + pipe.file() + " reads " + exts + " files, and none was given or found";
+  if (!listed.not_taken_list.empty()) {
+    text += " (" + std::to_string(listed.not_taken_list.size()) + " not taken, e.g. " +
+            printable_name(listed.not_taken_list.front().path) + ": " + listed.not_taken_list.front().reason + ")";
+  }
+  return text + "; no provenance was written";
+}
+
+// Each path not taken as a not_taken manifest line, in the shard its path
+// falls in (so shards sharing a folder list it once); those meant as inputs
+// are reported as errors, output folders left out noted. Returns the former.
+size_t record_not_taken(const Plan& plan, const PlanOptions& po, Manifest& manifest,
+                        const std::function<void(const std::string&, const std::string&)>& report_error) {
+  size_t missed = 0;
+  for (const NotTaken& n : plan.not_taken_list) {
+    if (!in_shard(n.path, po.shard_index, po.shard_count)) continue;
+    ManifestEntry e;
+    e.input = n.path;
+    e.status = ManifestEntry::Status::not_taken;
+    e.reason = n.reason;
+    manifest.append(e);
+    if (n.missed) {
+      ++missed;
+      report_error(n.path, "not taken: " + n.reason);
+    } else if (n.folder) {
+      std::cerr << "note: " << printable_name(n.path) << ": " << n.reason << "\n";
+    }
+  }
+  return missed;
 }
 
 }  // namespace
@@ -54,10 +90,16 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   po.shard_count = o.shard_count;
   po.resume = o.resume;
   po.overwrite = o.overwrite;
-  // Listing first: a missing input stops the run before the folder is made.
-  InputList listed = list_inputs(o.inputs, pipe.extensions());
+  // Listing first: a missing input, colliding outputs or nothing to take
+  // stop the run before the folder is made.
+  InputList listed = list_inputs(o.inputs, pipe.extensions(), ListOptions{o.outdir});
+  refuse_collisions(listed, sink);
+  if (listed.files.empty()) throw Error(nothing_taken(pipe, listed));
 
   prepare_outdir(o.outdir);
+  // What a killed run, or a worker that died while writing, left half-written.
+  for (const auto& f : remove_stale_temporaries(o.outdir))
+    std::cerr << "note: removed " << printable_name(f) << ", left by a run that died\n";
   write_provenance(pipe, o.outdir, o.overwrite, [&](const std::string& output) {
     std::error_code ec;
     fs::remove(fs::path(o.outdir) / output, ec);
@@ -66,11 +108,6 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   Manifest manifest((fs::path(o.outdir) / manifest_name(o.shard_index, o.shard_count)).string());
   const Plan plan = plan_jobs(std::move(listed), po, sink, done);
 
-  // What a killed run (or worker) left half-written for our outputs.
-  std::vector<fs::path> outputs;
-  for (const Job& j : plan.jobs) outputs.push_back(fs::path(o.outdir) / j.output);
-  remove_abandoned_temps(outputs);
-
   RunProgress prog;
   prog.total = plan.jobs.size();
   prog.not_taken = plan.not_taken;
@@ -78,8 +115,9 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   const auto t_start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
   auto report_error = o.on_error ? o.on_error : [](const std::string& in, const std::string& msg) {
-    std::cerr << "error: " << in << ": " << msg << "\n";
+    std::cerr << "error: " << printable_name(in) << ": " << printable_name(msg) << "\n";
   };
+  prog.missed = record_not_taken(plan, po, manifest, report_error);
 
   auto make_worker = [&](int w) -> Executor::Worker {
     std::shared_ptr<Session> session = pipe.session();
@@ -115,7 +153,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     else executor = process_executor({o.jobs, o.max_memory, [&monitor] { return monitor.hold(); }});
     executor->run(plan.jobs, make_worker, on_done);
   }
-  if (prog.failed) remove_abandoned_temps(outputs);  // a worker that died while writing
+  if (prog.failed) remove_stale_temporaries(o.outdir);  // a worker that died while writing
   sink.finish();
   try {
     manifest.compact();

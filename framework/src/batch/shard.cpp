@@ -5,11 +5,19 @@
 
 namespace featpipe {
 
+namespace {
+constexpr long long kMaxShards = 1000000;  // far above any cluster's job array
+}  // namespace
+
 void parse_shard(const std::string& text, int count_option, int& index, int& count) {
+  // Digits only, at most kMaxShards: strtol's sign, spaces, "0x" and wrap
+  // into int (4294967297 -> 1) would silently run a different shard.
   auto to_int = [&](const std::string& s, const char* what) {
-    char* end = nullptr;
-    long v = std::strtol(s.c_str(), &end, 10);
-    if (s.empty() || *end) throw Error(std::string("--shard: ") + what + " '" + s + "' is not an integer");
+    bool digits = !s.empty() && s.size() <= 18;
+    for (char c : s) digits = digits && c >= '0' && c <= '9';
+    if (!digits) throw Error(std::string("--shard: ") + what + " '" + s + "' is not a non-negative integer");
+    const long long v = std::stoll(s);
+    if (v > kMaxShards) throw Error(std::string("--shard: ") + what + " " + s + " is more than " + std::to_string(kMaxShards));
     return static_cast<int>(v);
   };
   if (text == "auto") {
@@ -29,10 +37,11 @@ void parse_shard(const std::string& text, int count_option, int& index, int& cou
     }
   } else {
     size_t slash = text.find('/');
-    if (slash == std::string::npos) throw Error("--shard takes K/N (e.g. 0/4) or auto, got '" + text + "'");
+    if (slash == std::string::npos || text.find('/', slash + 1) != std::string::npos) throw Error("--shard takes K/N (e.g. 0/4) or auto, got '" + text + "'");
     index = to_int(text.substr(0, slash), "K");
     count = to_int(text.substr(slash + 1), "N");
   }
+  if (count > kMaxShards) throw Error("--shard: N " + std::to_string(count) + " is more than " + std::to_string(kMaxShards));
   if (count < 1 || index < 0 || index >= count)
     throw Error("--shard: need 0 <= K < N, got K=" + std::to_string(index) + " N=" + std::to_string(count));
 }
