@@ -5,7 +5,7 @@
 // pipeline's parameters and stage table, so any write to them would show
 // up here (and under ThreadSanitizer, scripts/ci-tsan.sh) as a crash, an
 // error or other bits.
-#include "test_support.hpp"
+#include "stream_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,27 +19,8 @@ using namespace featpipe;
 
 namespace {
 
-struct Samples {
-  std::vector<float> interleaved;
-  int channels = 1;
-  double rate = 0;
-  size_t frames() const { return interleaved.size() / static_cast<size_t>(channels); }
-};
-
-// The file's own samples and rate, channels kept, interleaved.
-Samples decode(const fs::path& file) {
-  auto raw = Pipeline::parse("featpipe: 1\nname: raw\nstages:\n  - use: audio.decode\n    with: {mono: false}\n",
-                             "raw.yaml", "/tmp");
-  Tensor t = raw->session()->run_file(file.string());
-  Samples s;
-  s.channels = static_cast<int>(t.shape[0]);
-  s.rate = t.attrs.at("sample_rate");
-  const size_t n = static_cast<size_t>(t.shape[1]);
-  s.interleaved.resize(n * s.channels);
-  for (int c = 0; c < s.channels; ++c)
-    for (size_t k = 0; k < n; ++k) s.interleaved[k * s.channels + c] = t.data[c * n + k];
-  return s;
-}
+using test::decode;
+using test::Samples;
 
 // Pushes `s` into `st` in chunks cycling through `sizes`, pulling after
 // each push, then flushes; returns every frame.
