@@ -21,6 +21,7 @@ echo "Features are in out/ (one .npy per input, manifest.jsonl, provenance.json)
 import json, numpy as np, pathlib
 for m in sorted(pathlib.Path("out").glob("*/manifest.jsonl")):
     lines = [json.loads(l) for l in m.read_text().splitlines() if l.strip()]
+    lines = [l for l in lines if l["status"] != "not_taken"]  # other files in the folders, listed with why
     ok = [l for l in lines if l["status"] == "ok"]
     first = np.load(m.parent / ok[0]["output"]) if ok else None
     print(f"  {m.parent}: {len(ok)}/{len(lines)} ok; {ok[0]['output']}: shape {first.shape} axes {ok[0]['axes']}" if ok else f"  {m.parent}: none ok")
