@@ -99,7 +99,7 @@ Action add_run(CLI::App& app) {
       };
     RunProgress p = run_batch(*pipe, o);
     if (a->quiet) std::cerr << summary_line(p) << "\n";
-    return p.failed || p.missed ? 1 : 0;  // a missed input is one not processed
+    return p.failed || p.missed || p.manifest_not_compacted ? 1 : 0;  // a missed input is one not processed
   };
 }
 

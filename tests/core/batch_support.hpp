@@ -16,11 +16,12 @@ class MemorySink final : public Sink {
   std::string output_of(const std::string& rel) const override { return rel + ".mem"; }
   bool exists(const std::string& output) const override { return existing.count(output) != 0; }
   std::string describe(const std::string& output) const override { return "mem:" + output; }
-  void write(const std::string& output, const Tensor& t, int worker) override {
+  Stored write(const std::string& output, const Tensor& t, int worker) override {
     std::lock_guard<std::mutex> lock(mu);
     if (output == refuse) throw Error("refused " + output);
     written[output] = t;
     writers[output] = worker;
+    return {};
   }
   std::set<std::string> existing;
   std::string refuse;  // an output whose write fails

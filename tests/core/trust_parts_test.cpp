@@ -4,6 +4,7 @@
 #include "batch_support.hpp"
 #include "test_support.hpp"
 
+#include "batch/atomic_file.hpp"
 #include "batch/manifest.hpp"
 #include "batch/npy_folder_sink.hpp"
 #include "batch/provenance.hpp"
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 #include <sys/mount.h>
@@ -93,6 +95,64 @@ TEST(ManifestWrite, AFullDiskFailsTheAppendWithItsErrnoAndTheNextLineStartsAnew)
   EXPECT_EQ(parsed, written);  // every append that returned, and "after"
 }
 
+// Fills what is left of the disk at `dir` with one file.
+void fill(const fs::path& file) {
+  std::ofstream os(file, std::ios::binary);
+  const std::string page(4096, 'f');
+  while (os.write(page.data(), static_cast<std::streamsize>(page.size())) && os.flush()) {
+  }
+}
+
+TEST(ManifestWrite, ARunReservesItsLinesSoAFullDiskCannotCutThem) {
+  SmallDisk disk(64 * 4096);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs to fill (needs root): " << disk.why();
+  const fs::path path = disk.path() / "manifest.jsonl";
+  {
+    Manifest m(path.string(), Manifest::reservation(40, 40 * 64));
+    fill(disk.path() / "filler");
+    // The disk is full, yet every line of the run goes in, whole.
+    for (int k = 0; k < 40; ++k) m.append(entry("input-number-" + std::to_string(k) + ".npy"));
+    // The rewrite fits in what the unused reservation gives back.
+    EXPECT_NO_THROW(m.compact());
+    m.append(entry("after-compaction.npy"));  // appends go on in the new file
+  }
+  auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), 41u);
+  for (const auto& l : lines) EXPECT_TRUE(ManifestEntry::parse(l)) << l;
+  // Nothing stays reserved once the manifest is closed. (Held, the
+  // reservation would leave the filler at most 64 - 10 - 3 pages.)
+  fs::remove(disk.path() / "filler");
+  fill(disk.path() / "filler");
+  EXPECT_GE(fs::file_size(disk.path() / "filler"), 57u * 4096);
+}
+
+TEST(ManifestWrite, NoRoomToReserveFailsBeforeAnyLineAndLeavesNoFile) {
+  SmallDisk disk(4 * 4096);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs to fill (needs root): " << disk.why();
+  const fs::path path = disk.path() / "manifest.jsonl";
+  try {
+    Manifest m(path.string(), size_t{1} << 20);
+    FAIL() << "a 1 MiB reservation fitted on a 16 KiB disk";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no room for this run's manifest lines"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST(AtomicWrite, AFullDiskIsNamedAsSuchAndLeavesNoTemporary) {
+  SmallDisk disk(4 * 4096);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs to fill (needs root): " << disk.why();
+  const fs::path out = disk.path() / "x.npy";
+  try {
+    write_atomic(out, [](std::ostream& os) { os << std::string(size_t{1} << 20, 'x'); }, 0);
+    FAIL() << "1 MiB fitted on a 16 KiB disk";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(disk.path())) << "a temporary or a partial output was left";
+}
+
 TEST(ManifestWrite, CompactKeepsOneLinePerOutputAndTheOkLineASkipConfirmed) {
   test::TempDir dir;
   const fs::path path = dir / "manifest.jsonl";
@@ -134,13 +194,15 @@ TEST(ResumeCheck, AnOkLineCountsOnlyWhileInputAndOutputAreAsRecorded) {
   Tensor t;
   t.shape = {2};
   t.data = {1, 2};
-  sink.write("x.txt.npy", t, 0);
+  const Stored stored = sink.write("x.txt.npy", t, 0);
+  EXPECT_EQ(stored.bytes, static_cast<int64_t>(fs::file_size(dir / "out" / "x.txt.npy")));
   ManifestEntry e = entry("x.txt.npy");
   e.shape = t.shape;
   const InputIdentity id = input_identity((dir / "in" / "x.txt").string());
   e.input_bytes = id.bytes;
   e.input_mtime_ns = id.mtime_ns;
   e.output_bytes = sink.bytes_of("x.txt.npy");
+  e.output_crc32 = stored.crc32;
   ResumeIndex index;
   index.add(e);
   const std::string in = (dir / "in" / "x.txt").string();
@@ -151,6 +213,13 @@ TEST(ResumeCheck, AnOkLineCountsOnlyWhileInputAndOutputAreAsRecorded) {
   e.input_mtime_ns = input_identity(in).mtime_ns;
   again.add(e);
   EXPECT_EQ(again.stale("x.txt.npy", in, sink), "");
+  {  // one float changed in place: same size, same header
+    std::fstream f(dir / "out" / "x.txt.npy", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(stored.bytes - 4));
+    const float other = 3;
+    f.write(reinterpret_cast<const char*>(&other), 4);
+  }
+  EXPECT_EQ(again.stale("x.txt.npy", in, sink), "output content differs from what was written (CRC-32)");
   fs::resize_file(dir / "out" / "x.txt.npy", 10);
   EXPECT_NE(again.stale("x.txt.npy", in, sink).find("output size 10 bytes"), std::string::npos);
   fs::remove(dir / "out" / "x.txt.npy");

@@ -130,6 +130,11 @@ TEST_F(Trust, ResumeRedoesATruncatedOrDamagedOutput) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(features("sub/a.txt.npy"), (std::vector<float>{2, 4, 6}));
   EXPECT_NE(r.err.find("2 inputs: 1 ok, 0 failed, 1 skipped"), std::string::npos) << r.err;
+  // Same size, same header, other values (a script that normalized in place): redone.
+  test::write_npy(out() / "b.txt.npy", {2}, {0, 0});
+  r = run({"--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(features("b.txt.npy"), (std::vector<float>{8, 10}));
 }
 
 TEST_F(Trust, ResumeDoesNotTrustALineWithoutIdentity) {
@@ -139,6 +144,35 @@ TEST_F(Trust, ResumeDoesNotTrustALineWithoutIdentity) {
                    "{\"axes\":[\"time\"],\"error\":null,\"input\":\"x\",\"output\":\"b.txt.npy\",\"seconds\":0,\"shape\":[2],\"status\":\"ok\"}\n");
   test::write_npy(out() / "b.txt.npy", {2}, {0, 0});
   ASSERT_EQ(run({"--resume"}).exit_code, 0);
+  EXPECT_EQ(features("b.txt.npy"), (std::vector<float>{8, 10}));
+}
+
+TEST_F(Trust, APlainRunOverAnOutOfDateOutputTakesBackItsOkLine) {
+  ASSERT_EQ(run({}).exit_code, 0);
+  test::write_text(dir / "in" / "b.txt", "6 7");  // b changed since; a did not
+  touch_later(dir / "in" / "b.txt");
+  auto r = run({});  // neither --resume nor --overwrite: both refused
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("b.txt.npy exists but is out of date (input changed)"), std::string::npos) << r.err;
+  std::map<std::string, std::string> status;
+  for (const auto& e : lines()) status[e["output"]] = e["status"];
+  EXPECT_EQ(status["sub/a.txt.npy"], "ok");   // refused, but still what its input makes
+  EXPECT_EQ(status["b.txt.npy"], "error");    // no longer listed as ok
+}
+
+TEST_F(Trust, AnOverwriteKilledWhileClearingIsFinishedByTheNextRun) {
+  ASSERT_EQ(run({}).exit_code, 0);
+  // What a --overwrite killed midway leaves: the manifest set aside as a
+  // journal, one listed output (of the other pipeline) not yet removed.
+  test::write_npy(out() / "old.txt.npy", {1}, {7});
+  std::ofstream(out() / "manifest.jsonl", std::ios::app)
+      << "{\"axes\":[\"time\"],\"error\":null,\"input\":\"x\",\"output\":\"old.txt.npy\",\"seconds\":0,\"shape\":[1],\"status\":\"ok\"}\n";
+  fs::rename(out() / "manifest.jsonl", out() / ".manifest.jsonl.clearing");
+  EXPECT_TRUE(lines().empty());  // no reader sees its lines any more
+  auto r = run({"--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(out() / "old.txt.npy"));
+  EXPECT_FALSE(fs::exists(out() / ".manifest.jsonl.clearing"));
   EXPECT_EQ(features("b.txt.npy"), (std::vector<float>{8, 10}));
 }
 

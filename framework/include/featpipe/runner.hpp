@@ -40,6 +40,9 @@ struct RunProgress {
   // or looping links, special files with a read extension): listed in the
   // manifest as not_taken; the CLI exits 1, as for failures.
   size_t missed = 0;
+  // The manifest could not be rewritten to one line per input at the end (a
+  // full disk): its appended lines still hold the state, the CLI exits 1.
+  bool manifest_not_compacted = false;
   double elapsed = 0;        // seconds
   double media_seconds = 0;  // of audio processed
   bool finished = false;

@@ -2,11 +2,15 @@
 
 #include <featpipe/featpipe.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <memory>
+#include <streambuf>
+#include <string>
 
 namespace fs = std::filesystem;
 
@@ -20,36 +24,94 @@ const std::string& host_name() {
   }();
   return name;
 }
+// An ostream's buffer over a file descriptor that keeps the errno of the
+// write that failed: std::ofstream only says "failed", and a full disk
+// must be reported as one.
+class FdBuf final : public std::streambuf {
+ public:
+  explicit FdBuf(int fd) : fd_(fd) { setp(buf_, buf_ + sizeof buf_); }
+  int error() const { return error_; }
+  Written written() const { return {bytes_, crc_}; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+ private:
+  bool drain() {
+    const char* p = pbase();
+    while (!error_ && p < pptr()) {
+      const ssize_t n = ::write(fd_, p, static_cast<size_t>(pptr() - p));
+      if (n > 0) {
+        crc_ = static_cast<uint32_t>(::crc32(crc_, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));
+        bytes_ += n;
+        p += n;
+      }
+      else if (n < 0 && errno == EINTR) continue;
+      else error_ = n < 0 ? errno : EIO;
+    }
+    setp(buf_, buf_ + sizeof buf_);
+    return !error_;
+  }
+  int fd_;
+  int error_ = 0;
+  int64_t bytes_ = 0;
+  uint32_t crc_ = 0;
+  char buf_[1 << 16];
+};
+
 }  // namespace
 
-void write_atomic(const fs::path& out, const std::function<void(std::ostream&)>& body, int writer) {
-  std::error_code ec;
-  fs::create_directories(out.parent_path(), ec);
-  if (ec) throw Error("cannot create folder " + out.parent_path().string() + ": " + ec.message());
+fs::path temporary_path(const fs::path& out, int writer) {
   std::string name = ".";  // appended, not "." + string: GCC 12 warns falsely (-Wrestrict, PR105651)
   name += out.filename().string();
   // The host too: a run cleans the leftovers of its host's dead pids
   // (stale_tmp.hpp), never those of a shard on another machine.
   name += ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(writer) + "@" + host_name();
-  const fs::path tmp = out.parent_path() / name;
+  return out.parent_path() / name;
+}
+
+Written write_atomic(const fs::path& out, const std::function<void(std::ostream&)>& body, int writer) {
+  std::error_code ec;
+  fs::create_directories(out.parent_path(), ec);
+  if (ec) throw Error("cannot create folder " + out.parent_path().string() + ": " + ec.message());
+  const fs::path tmp = temporary_path(out, writer);
+  Written done;
   {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    if (!os) throw Error("cannot write " + out.string() + ": " + std::strerror(errno));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error("cannot write " + out.string() + ": " + std::strerror(errno));
+    auto buf = std::make_unique<FdBuf>(fd);
+    std::ostream os(buf.get());
+    std::string why;
     try {
       body(os);
       os.flush();
-      if (!os) throw Error("write failed");
+      if (buf->error()) why = std::strerror(buf->error());
+      else if (!os) why = "write failed";
     } catch (const std::exception& e) {
-      os.close();
-      fs::remove(tmp, ec);
-      throw Error("cannot write " + out.string() + ": " + e.what());
+      why = buf->error() ? std::strerror(buf->error()) : e.what();
     }
+    // close() can report a deferred write error (NFS, quotas).
+    if (::close(fd) != 0 && why.empty()) why = std::strerror(errno);
+    if (!why.empty()) {
+      fs::remove(tmp, ec);
+      throw Error("cannot write " + out.string() + ": " + why);
+    }
+    done = buf->written();
   }
   fs::rename(tmp, out, ec);
   if (ec) {
     fs::remove(tmp, ec);
     throw Error("cannot write " + out.string() + ": " + ec.message());
   }
+  return done;
 }
 
 }  // namespace featpipe

@@ -2,6 +2,7 @@
 // renamed: a killed run never leaves a truncated file under the final name.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <ostream>
@@ -9,9 +10,17 @@
 
 namespace featpipe {
 
+// The temporary beside `out` for `writer` of this process:
+// DIR/.NAME.tmp-PID-WRITER@HOST (stale_tmp.hpp removes those of dead pids).
+std::filesystem::path temporary_path(const std::filesystem::path& out, int writer);
+
 // Creates the parent folders; `body` writes the content. The temporary name
 // holds the process id and `writer`, so concurrent writers never share one.
 // Throws Error ("cannot write OUT: why"), leaving no temporary file.
-void write_atomic(const std::filesystem::path& out, const std::function<void(std::ostream&)>& body, int writer);
+struct Written {
+  int64_t bytes = 0;
+  uint32_t crc32 = 0;  // zlib's CRC-32 of every byte written
+};
+Written write_atomic(const std::filesystem::path& out, const std::function<void(std::ostream&)>& body, int writer);
 
 }  // namespace featpipe

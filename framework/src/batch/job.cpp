@@ -23,10 +23,11 @@ ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) 
         const InputIdentity id = input_identity(job.input);
         Tensor t = session.run_file(job.input);
         e.media_seconds = session.last_media_seconds();  // counted even if the write fails
-        sink.write(job.output, t, worker);
+        const Stored stored = sink.write(job.output, t, worker);
         e.input_bytes = id.bytes;
         e.input_mtime_ns = id.mtime_ns;
-        e.output_bytes = sink.bytes_of(job.output);
+        e.output_bytes = stored.bytes >= 0 ? stored.bytes : sink.bytes_of(job.output);
+        e.output_crc32 = stored.crc32;
         e.shape = std::move(t.shape);
         e.axes = std::move(t.axes);
         break;

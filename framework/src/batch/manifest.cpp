@@ -21,9 +21,24 @@ namespace fs = std::filesystem;
 
 namespace featpipe {
 
-Manifest::Manifest(const std::string& path) : path_(path) {
+Manifest::Manifest(const std::string& path, size_t reserve) : path_(path) {
+  std::error_code ec;
+  const bool existed = fs::exists(path, ec);
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path + ": cannot write the manifest: " + std::strerror(errno));
+  if (reserve > 0) {
+    struct stat st{};
+    int err = ::fstat(fd_, &st) == 0 ? 0 : errno;
+    if (!err && S_ISREG(st.st_mode) && ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, st.st_size, static_cast<off_t>(reserve)) != 0)
+      err = errno;
+    if (err && err != EOPNOTSUPP && err != ENOSYS) {
+      ::close(fd_);
+      fd_ = -1;
+      if (!existed) fs::remove(path, ec);
+      throw Error(path + ": no room for this run's manifest lines (" + std::to_string(reserve / 1024 + 1) +
+                  " KiB): " + std::strerror(err) + "; nothing was run");
+    }
+  }
   // A run killed mid-line leaves a torn last line: our first starts anew.
   struct stat st{};
   if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
@@ -38,7 +53,27 @@ Manifest::Manifest(const std::string& path) : path_(path) {
 }
 
 Manifest::~Manifest() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  release();
+  ::close(fd_);
+}
+
+void Manifest::release() {
+  struct stat st{};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return;
+  // Whatever was reserved past the end (a hole punched beyond EOF frees the
+  // blocks and keeps the size); unsupported: nothing was reserved either.
+  (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, off_t{1} << 40);
+}
+
+size_t Manifest::reservation(size_t lines, size_t path_bytes) { return lines * 768 + path_bytes * 4; }
+
+void Manifest::rename_to(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::error_code ec;
+  fs::rename(path_, path, ec);
+  if (ec) throw Error("cannot rename " + path_ + " to " + path + ": " + ec.message());
+  path_ = path;
 }
 
 void Manifest::append(const ManifestEntry& entry, bool refused) {
@@ -68,6 +103,7 @@ void Manifest::compact() {
   std::lock_guard<std::mutex> lock(mu_);
   std::error_code ec;
   if (!fs::is_regular_file(path_, ec)) return;
+  release();  // the rewrite needs the room the appends did not use
   // One line per input, keyed by output and input so that two inputs
   // colliding on one output keep a line each. Per key the latest line wins,
   // except that a skip or a refusal keeps the ok line before it (that line
@@ -79,6 +115,8 @@ void Manifest::compact() {
     size_t last = 0;                      // line number of the key's latest line
     size_t ok_at = 0;                     // line number of `entry` when it is ok
     std::optional<ManifestEntry> instead;  // the skip/refusal kept back
+    std::optional<ManifestEntry> last_ok;  // the key's latest ok line, and its number
+    size_t last_ok_at = 0;
   };
   std::vector<Slot> slots;
   std::unordered_map<std::string, size_t> at;      // output, input -> slot
@@ -91,19 +129,30 @@ void Manifest::compact() {
       auto e = ManifestEntry::parse(line);
       if (!e) continue;  // torn: dropped
       const bool ok = e->status == ManifestEntry::Status::ok;
+      const bool skip = e->status == ManifestEntry::Status::skipped;
       if (ok) writer[e->output] = n;
       auto [it, fresh] = at.emplace(e->output + '\n' + fs::path(e->input).lexically_normal().string(), slots.size());
-      if (fresh) slots.push_back({std::move(*e), n, ok ? n : 0, std::nullopt});
-      else {
-        Slot& s = slots[it->second];
-        s.last = n;
-        if (s.entry.status == ManifestEntry::Status::ok && (e->status == ManifestEntry::Status::skipped || refusal)) {
-          s.instead = std::move(*e);
-        } else {
-          s.entry = std::move(*e);
-          s.ok_at = ok ? n : 0;
-          s.instead.reset();
-        }
+      if (fresh) {
+        slots.push_back({*e, n, ok ? n : 0, std::nullopt, std::nullopt, 0});
+        if (ok) slots.back().last_ok = std::move(*e), slots.back().last_ok_at = n;
+        continue;
+      }
+      Slot& s = slots[it->second];
+      s.last = n;
+      if (s.entry.status == ManifestEntry::Status::ok && (skip || refusal)) {
+        s.instead = std::move(*e);
+      } else if (skip && s.last_ok) {
+        // A resume checked the key's latest ok line (as ResumeIndex reads
+        // it) and found it holds, past a line of a run killed before its
+        // compaction (a refusal that left the output as it was).
+        s.entry = *s.last_ok;
+        s.ok_at = s.last_ok_at;
+        s.instead = std::move(*e);
+      } else {
+        if (ok) s.last_ok = *e, s.last_ok_at = n;
+        s.entry = std::move(*e);
+        s.ok_at = ok ? n : 0;
+        s.instead.reset();
       }
     }
     if (is.bad()) throw Error(path_ + ": cannot read the manifest back to compact it");
@@ -123,7 +172,7 @@ void Manifest::compact() {
   // Later appends (none in a run) would go to the replaced file: reopen.
   const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd >= 0) {
-    ::close(fd_);
+    ::close(fd_);  // the old file, reservation released above
     fd_ = fd;
   }
   torn_ = false;

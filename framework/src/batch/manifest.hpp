@@ -13,7 +13,11 @@ namespace featpipe {
 class Manifest {
  public:
   // Opens (creates) `path` for appending; throws Error when not writable.
-  explicit Manifest(const std::string& path);
+  // `reserve` bytes are allocated past its end (fallocate, size kept), so
+  // the run's lines cannot meet a full disk: a run that cannot reserve them
+  // fails before any work (Error, and a file it created is removed). File
+  // systems that cannot reserve (some NFS) are written without.
+  explicit Manifest(const std::string& path, size_t reserve = 0);
   ~Manifest();
   Manifest(const Manifest&) = delete;
   Manifest& operator=(const Manifest&) = delete;
@@ -31,8 +35,17 @@ class Manifest {
   // output since. Torn lines are dropped. Not for a file that is not a regular one. Throws Error,
   // leaving the file as it was.
   void compact();
+  // Renames the file (same folder): a manifest reserved under a temporary
+  // name before an --overwrite clears the folder takes its place after.
+  void rename_to(const std::string& path);
+  const std::string& path() const { return path_; }
+
+  // Bytes to reserve for a run's lines: generous per line (a line holds the
+  // two paths, base64 of non-UTF-8 names, an error message).
+  static size_t reservation(size_t lines, size_t path_bytes);
 
  private:
+  void release();  // gives back what is reserved past the end
   int fd_ = -1;
   std::string path_;
   bool torn_ = false;

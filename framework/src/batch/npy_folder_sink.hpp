@@ -16,10 +16,10 @@ class NpyFolderSink final : public Sink {
   // Checks the size and the header (the writer's header for `shape`, byte
   // for byte): a truncated, emptied or replaced file is caught without
   // reading the data (a checksum of it costs about as much as the run).
-  std::string damaged(const std::string& output, int64_t bytes, const std::vector<int64_t>& shape) const override;
+  std::string damaged(const std::string& output, const Stored& stored, const std::vector<int64_t>& shape) const override;
   std::string describe(const std::string& output) const override { return (outdir_ / output).string(); }
   // Atomic: a killed run leaves no truncated file under the final name.
-  void write(const std::string& output, const Tensor& features, int worker) override;
+  Stored write(const std::string& output, const Tensor& features, int worker) override;
 
  private:
   std::filesystem::path outdir_;

@@ -29,12 +29,19 @@ Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const R
     if (!fresh) {
       job.action = Job::Action::fail;
       job.error = "its output " + job.output + " is also that of " + plan.jobs[it->second].input + " (same relative path)";
+      job.keeps_output = true;  // the output is the other input's
     } else if (sink.exists(job.output)) {
       if (o.resume && done.stale(job.output, job.input, sink).empty()) {
         job.action = Job::Action::skip;
       } else if (!o.resume && !o.overwrite) {
         job.action = Job::Action::fail;
-        job.error = "output " + sink.describe(job.output) + " exists (use --resume to skip finished inputs or --overwrite)";
+        // Refused either way, but an output that no longer matches its
+        // input (or was damaged) must not stay listed as ok.
+        const std::string why = done.stale(job.output, job.input, sink);
+        job.keeps_output = why.empty();
+        job.error = "output " + sink.describe(job.output) + " exists" +
+                    (why.empty() || why == "not done" ? "" : " but is out of date (" + why + ")") +
+                    " (use --resume to skip finished inputs or --overwrite)";
       }
     }
     plan.jobs.push_back(std::move(job));

@@ -23,6 +23,9 @@ struct Job {
   std::string output;  // the sink's name for it
   Action action = Action::run;
   std::string error;
+  // A refusal that leaves a good output in place: its earlier ok line
+  // stays true. A refused output that is stale or damaged loses its ok line.
+  bool keeps_output = false;
 };
 
 struct PlanOptions {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <vector>
@@ -96,32 +97,78 @@ std::string provenance_difference(const std::string& old_text, const std::string
   return s;
 }
 
-void write_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwrite,
-                      const std::function<void(const std::string&)>& remove_output) {
+ProvenanceState check_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwrite) {
   const fs::path path = outdir / "provenance.json";
-  const std::string text = pipe.provenance_json();
   std::error_code ec;
-  if (fs::exists(path, ec)) {
-    const std::string why = provenance_difference(util::read_file(path.string()), text);
-    if (why.empty()) return;
-    if (!overwrite)
-      throw Error(path.string() + " describes features of another pipeline or plugin version (" + why +
-                  "); use another output folder, or --overwrite to replace them");
-    // Outputs first, manifests last: a run killed in between leaves the old
-    // provenance and manifests, and the next --overwrite clears again.
-    std::vector<fs::path> manifests;
-    for (const auto& f : fs::directory_iterator(outdir, ec)) {
-      const std::string name = f.path().filename().string();
-      if (name.rfind("manifest", 0) != 0 || f.path().extension() != ".jsonl") continue;
-      manifests.push_back(f.path());
-      std::ifstream is(f.path());
-      for (std::string line; std::getline(is, line);)
-        if (auto e = ManifestEntry::parse(line); e && e->status != ManifestEntry::Status::error && inside(e->output))
-          remove_output(e->output);
-    }
-    for (const auto& m : manifests) fs::remove(m, ec);
+  if (!fs::exists(path, ec)) return ProvenanceState::absent;
+  const std::string why = provenance_difference(util::read_file(path.string()), pipe.provenance_json());
+  if (why.empty()) return ProvenanceState::same;
+  if (!overwrite)
+    throw Error(path.string() + " describes features of another pipeline or plugin version (" + why +
+                "); use another output folder, or --overwrite to replace them");
+  return ProvenanceState::replace;
+}
+
+namespace {
+
+constexpr const char* kClearing = ".clearing";
+
+// Removes the outputs a journal (a manifest set aside) lists ok or
+// skipped, then the journal.
+void clear_journal(const fs::path& journal, const std::function<void(const std::string&)>& remove_output) {
+  {
+    std::ifstream is(journal);
+    for (std::string line; std::getline(is, line);)
+      if (auto e = ManifestEntry::parse(line); e && e->status != ManifestEntry::Status::error && inside(e->output))
+        remove_output(e->output);
   }
-  write_atomic(path, [&](std::ostream& os) { os << text << "\n"; }, 0);
+  std::error_code ec;
+  fs::remove(journal, ec);
+}
+
+std::vector<fs::path> journals(const fs::path& outdir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(outdir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind(".manifest", 0) == 0 && name.size() > std::strlen(kClearing) &&
+        name.compare(name.size() - std::strlen(kClearing), std::string::npos, kClearing) == 0)
+      out.push_back(f.path());
+  }
+  return out;
+}
+
+}  // namespace
+
+void clear_listed_outputs(const fs::path& outdir, const std::function<void(const std::string&)>& remove_output) {
+  finish_clearing(outdir, remove_output);
+  // Each manifest is first set aside under a name no reader takes (one
+  // rename), then its outputs removed: at every instant an ok line is
+  // either in a manifest with its output in place, or in a journal that
+  // the next run finishes (finish_clearing).
+  std::error_code ec;
+  std::vector<fs::path> set_aside;
+  for (const auto& f : fs::directory_iterator(outdir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind("manifest", 0) != 0 || f.path().extension() != ".jsonl") continue;
+    std::error_code type_ec;
+    if (!f.is_regular_file(type_ec)) continue;
+    const fs::path journal = outdir / ("." + name + kClearing);
+    std::error_code mv_ec;
+    fs::rename(f.path(), journal, mv_ec);
+    if (mv_ec) throw Error("cannot set aside " + f.path().string() + ": " + mv_ec.message());
+    set_aside.push_back(journal);
+  }
+  for (const auto& j : set_aside) clear_journal(j, remove_output);
+}
+
+void finish_clearing(const fs::path& outdir, const std::function<void(const std::string&)>& remove_output) {
+  for (const auto& j : journals(outdir)) clear_journal(j, remove_output);
+}
+
+void store_provenance(const Pipeline& pipe, const fs::path& outdir) {
+  const std::string text = pipe.provenance_json();
+  write_atomic(outdir / "provenance.json", [&](std::ostream& os) { os << text << "\n"; }, 0);
 }
 
 }  // namespace featpipe

@@ -16,13 +16,27 @@ namespace featpipe {
 // 'audio.stft' parameter hop_length: 160 -> 200".
 std::string provenance_difference(const std::string& old_text, const std::string& new_text);
 
-// Writes the pipeline's provenance into `outdir`. An existing one that
-// differs in meaning throws Error naming the difference, unless `overwrite`:
-// then first every output any manifest of the folder (any shard's) lists as
-// ok or skipped is removed by `remove_output` (given the manifest's
-// `output`), and the manifests with them, so no feature of the other
-// pipeline stays listed. An equal one is kept.
-void write_provenance(const Pipeline& pipe, const std::filesystem::path& outdir, bool overwrite,
-                      const std::function<void(const std::string&)>& remove_output);
+// What an output folder's provenance.json says about this pipeline.
+enum class ProvenanceState {
+  absent,   // none yet: write it
+  same,     // equal in meaning: keep it
+  replace,  // another pipeline's, and --overwrite: clear, then write
+};
+// Compares without writing anything. A provenance that differs in meaning
+// throws Error naming the difference, unless `overwrite`.
+ProvenanceState check_provenance(const Pipeline& pipe, const std::filesystem::path& outdir, bool overwrite);
+
+// Before replacing another pipeline's provenance: every output any manifest
+// of the folder (any shard's) lists as ok or skipped is removed by
+// `remove_output` (given the manifest's `output`), then the manifests, so
+// no feature of the other pipeline stays listed.
+// Killed midway, the manifests are already set aside as journals
+// (.NAME.clearing) that finish_clearing completes at the next run's start.
+void clear_listed_outputs(const std::filesystem::path& outdir,
+                          const std::function<void(const std::string&)>& remove_output);
+void finish_clearing(const std::filesystem::path& outdir, const std::function<void(const std::string&)>& remove_output);
+
+// Writes the pipeline's provenance.json (temporary + rename).
+void store_provenance(const Pipeline& pipe, const std::filesystem::path& outdir);
 
 }  // namespace featpipe

@@ -17,6 +17,8 @@ ResumeIndex ResumeIndex::read(const std::string& outdir) {
   for (const auto& f : fs::directory_iterator(outdir, ec)) {
     const std::string name = f.path().filename().string();
     if (name.rfind("manifest", 0) != 0 || f.path().extension() != ".jsonl") continue;
+    std::error_code type_ec;  // a device or FIFO named so (/dev/full) would be read forever
+    if (!f.is_regular_file(type_ec)) continue;
     std::ifstream is(f.path());
     for (std::string line; std::getline(is, line);)
       if (auto e = ManifestEntry::parse(line)) index.add(*e);
@@ -43,7 +45,7 @@ std::string ResumeIndex::stale(const std::string& output, const std::string& inp
   if (e->status != ManifestEntry::Status::ok) return "no ok line";
   if (e->input_bytes < 0 || e->input_mtime_ns < 0) return "no input identity recorded";
   if (input_identity(input) != InputIdentity{e->input_bytes, e->input_mtime_ns}) return "input changed";
-  std::string why = sink.damaged(output, e->output_bytes, e->shape);
+  std::string why = sink.damaged(output, Stored{e->output_bytes, e->output_crc32}, e->shape);
   return why.empty() ? "" : "output " + why;
 }
 

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <mutex>
 
 namespace fs = std::filesystem;
@@ -79,6 +80,62 @@ size_t record_not_taken(const Plan& plan, const PlanOptions& po, Manifest& manif
   return missed;
 }
 
+// Room for every manifest line this run may append (its shard's inputs and
+// everything not taken), reserved before any work.
+size_t manifest_room(const InputList& listed, const PlanOptions& po) {
+  size_t lines = 0, bytes = 0;
+  for (const InputFile& f : listed.files) {
+    if (!in_shard(f.rel, po.shard_index, po.shard_count)) continue;
+    ++lines;
+    bytes += f.path.size() + f.rel.size();
+  }
+  for (const NotTaken& n : listed.not_taken_list) {
+    ++lines;
+    bytes += n.path.size() + n.reason.size();
+  }
+  return Manifest::reservation(lines, bytes);
+}
+
+// The run's manifest, with its lines' room reserved, and the provenance in
+// place. Nothing in the folder changes when the room cannot be had: for
+// --overwrite the manifest is reserved under a temporary name before the
+// other pipeline's outputs are cleared; a provenance is written only once
+// the room is there.
+std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& o, ProvenanceState prov, size_t room) {
+  const fs::path dir(o.outdir);
+  const std::string path = (dir / manifest_name(o.shard_index, o.shard_count)).string();
+  if (prov == ProvenanceState::replace) {
+    const std::string tmp = temporary_path(path, 0).string();
+    auto m = std::make_unique<Manifest>(tmp, room);
+    try {
+      clear_listed_outputs(dir, [&](const std::string& output) {
+        std::error_code ec;
+        fs::remove(dir / output, ec);
+      });
+      store_provenance(pipe, dir);
+      m->rename_to(path);
+    } catch (...) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw;
+    }
+    return m;
+  }
+  std::error_code ec;
+  const bool existed = fs::exists(path, ec);
+  auto m = std::make_unique<Manifest>(path, room);
+  if (prov == ProvenanceState::absent) {
+    try {
+      store_provenance(pipe, dir);
+    } catch (...) {
+      m.reset();
+      if (!existed) fs::remove(path, ec);
+      throw;
+    }
+  }
+  return m;
+}
+
 }  // namespace
 
 RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
@@ -100,12 +157,17 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   // What a killed run, or a worker that died while writing, left half-written.
   for (const auto& f : remove_stale_temporaries(o.outdir))
     std::cerr << "note: removed " << printable_name(f) << ", left by a run that died\n";
-  write_provenance(pipe, o.outdir, o.overwrite, [&](const std::string& output) {
+  const ProvenanceState prov = check_provenance(pipe, o.outdir, o.overwrite);
+  // An --overwrite killed while clearing another pipeline's outputs: done
+  // now (after the check: a refused run changes nothing).
+  finish_clearing(o.outdir, [&](const std::string& output) {
     std::error_code ec;
     fs::remove(fs::path(o.outdir) / output, ec);
   });
-  const ResumeIndex done = o.resume ? ResumeIndex::read(o.outdir) : ResumeIndex{};
-  Manifest manifest((fs::path(o.outdir) / manifest_name(o.shard_index, o.shard_count)).string());
+  std::unique_ptr<Manifest> manifest = open_manifest(pipe, o, prov, manifest_room(listed, po));
+  // Read without --resume too: a refused output keeps its ok line only
+  // while that line still holds (plan.cpp).
+  const ResumeIndex done = o.overwrite ? ResumeIndex{} : ResumeIndex::read(o.outdir);
   const Plan plan = plan_jobs(std::move(listed), po, sink, done);
 
   RunProgress prog;
@@ -117,7 +179,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   auto report_error = o.on_error ? o.on_error : [](const std::string& in, const std::string& msg) {
     std::cerr << "error: " << printable_name(in) << ": " << printable_name(msg) << "\n";
   };
-  prog.missed = record_not_taken(plan, po, manifest, report_error);
+  prog.missed = record_not_taken(plan, po, *manifest, report_error);
 
   auto make_worker = [&](int w) -> Executor::Worker {
     std::shared_ptr<Session> session = pipe.session();
@@ -125,7 +187,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   };
   auto on_done = [&](size_t job, ManifestEntry e) {
     try {
-      manifest.append(e, plan.jobs[job].action == Job::Action::fail);
+      manifest->append(e, plan.jobs[job].action == Job::Action::fail && plan.jobs[job].keeps_output);
     } catch (const std::exception& ex) {
       // Unrecorded is not done: the input fails, and the run with it.
       if (e.status != ManifestEntry::Status::error) e.error = ex.what();
@@ -156,9 +218,15 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   if (prog.failed) remove_stale_temporaries(o.outdir);  // a worker that died while writing
   sink.finish();
   try {
-    manifest.compact();
-  } catch (const std::exception& ex) {  // reported, not failed: the appended lines still hold the state
-    report_error(manifest_name(o.shard_index, o.shard_count), std::string("not compacted: ") + ex.what());
+    manifest->compact();
+  } catch (const std::exception& ex) {
+    // The appended lines still hold the state, but the promise of one line
+    // per input is broken: the run fails, and says how to read the lines.
+    prog.manifest_not_compacted = true;
+    report_error(manifest_name(o.shard_index, o.shard_count),
+                 std::string("not rewritten to one line per input (") + ex.what() +
+                     "); its appended lines stand: per output the last line counts, a skipped line confirms the one "
+                     "before; a later run rewrites it");
   }
 
   prog.elapsed = elapsed();

@@ -14,6 +14,12 @@
 
 namespace featpipe {
 
+// What a sink stored for one input, as the manifest records it.
+struct Stored {
+  int64_t bytes = -1;  // -1: the sink cannot tell
+  int64_t crc32 = -1;  // CRC-32 (zlib) of the stored bytes; -1: none
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -26,15 +32,16 @@ class Sink {
   // --resume cannot verify it and redoes the input).
   virtual int64_t bytes_of(const std::string& /*output*/) const { return -1; }
   // For --resume: why `output` is no longer what a run recorded storing
-  // (`bytes` long, holding `shape`), or "" when it still is.
-  virtual std::string damaged(const std::string& output, int64_t /*bytes*/, const std::vector<int64_t>& /*shape*/) const {
+  // (`stored`, holding `shape`), or "" when it still is.
+  virtual std::string damaged(const std::string& output, const Stored& /*stored*/,
+                              const std::vector<int64_t>& /*shape*/) const {
     return exists(output) ? "" : "missing";
   }
   // `output` as the user should read it in a message (a full path).
   virtual std::string describe(const std::string& output) const = 0;
   // Stores one input's features. Called by several workers at once; `worker`
   // tells them apart. Throws Error; never leaves a partial output behind.
-  virtual void write(const std::string& output, const Tensor& features, int worker) = 0;
+  virtual Stored write(const std::string& output, const Tensor& features, int worker) = 0;
   // After the last write (an index, a tar's end). Not called when the run
   // ends by an exception.
   virtual void finish() {}

@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <climits>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 namespace fs = std::filesystem;
 
@@ -26,7 +29,21 @@ std::string this_host() {
   return buf;
 }
 
-bool dead(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
+// A zombie counts as dead: it will never rename its file. A killed run's
+// workers are zombies until init reaps them, and a rerun started at once
+// would otherwise leave their temporaries until the run after.
+bool zombie(long pid) {
+  std::ifstream is("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces and ')'
+  return paren != std::string::npos && paren + 2 < stat.size() && (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
+}
+
+bool dead(long pid) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
+  return zombie(pid);
+}
 
 }  // namespace
 
