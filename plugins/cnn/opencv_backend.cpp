@@ -53,8 +53,22 @@ class OpenCvBackend final : public Backend {
   }
 
   Shape output_shape(const Shape& input) override {
+    // At load time, on the host's thread, OpenCV runs sequentially: a
+    // thread pool started here would be inherited half-way by the worker
+    // processes `featpipe run` forks after loading (a lock held by a pool
+    // thread at fork time is held forever in the child). Inputs are then
+    // run with OpenCV's threads, started in the worker.
+    const int threads = cv::getNumThreads();
+    cv::setNumThreads(0);
     cv::Mat zeros(int_dims(input), CV_32F, cv::Scalar(0));
-    cv::Mat out = run(zeros);
+    cv::Mat out;
+    try {
+      out = run(zeros);
+    } catch (...) {
+      cv::setNumThreads(threads);
+      throw;
+    }
+    cv::setNumThreads(threads);
     return Shape(out.size.p, out.size.p + out.dims);
   }
 

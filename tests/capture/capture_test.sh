@@ -20,7 +20,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # --- install, then build the sample out of tree against the install
 cmake --install "$bin" --prefix "$work/prefix" >/dev/null
-cmake -S "$src/samples/capture" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S "$src/samples/capture" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="${CXXFLAGS:-}" >/dev/null  # a sanitizer build's flags: the app needs its runtime
 cmake --build "$work/build" -j2 >/dev/null
 app="$work/build/capture"
 fp="$work/prefix/bin/featpipe"

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <map>
 
 using namespace featpipe;
@@ -15,9 +16,30 @@ using nlohmann::json;
 
 namespace {
 
+// Under AddressSanitizer a worker's SIGSEGV would be caught by ASan (a
+// report, then exit 1): the CLI's workers are told to die of it, as
+// without a sanitizer, which is what these tests are about.
+void let_workers_crash() {
+#if defined(__SANITIZE_ADDRESS__)
+  const char* was = std::getenv("ASAN_OPTIONS");
+  ::setenv("ASAN_OPTIONS", ((was && *was ? std::string(was) + ":" : std::string()) + "handle_segv=0").c_str(), 1);
+#endif
+}
+
+// The per-worker memory cap is an address-space limit, which ASan's shadow
+// memory cannot live under (the engine lifts the cap in such builds): said,
+// not hidden, when the suite runs under ASan.
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_UNDER_ASAN_MEMORY_CAP() \
+  GTEST_SKIP() << "not under AddressSanitizer: its shadow memory needs an unlimited address space, so the cap is lifted"
+#else
+#define SKIP_UNDER_ASAN_MEMORY_CAP() (void)0
+#endif
+
 class Isolation : public ::testing::Test {
  protected:
   void SetUp() override {
+    let_workers_crash();
     test::write_text(dir / "p.yaml", "featpipe: 1\nname: trap\nstages:\n  - use: test.read\n  - use: test.trap\n"
                                      "  - use: test.gain\n    with: {factor: 2}\n");
     for (int k = 0; k < 4; ++k) test::write_text(dir / "in" / ("good" + std::to_string(k) + ".txt"), std::to_string(k + 1) + " 7");
@@ -104,6 +126,7 @@ TEST_F(Isolation, TwoWorkersTwoCrashesEveryGoodInputWritten) {
 }
 
 TEST_F(Isolation, AnInputOverTheMemoryLimitFailsAloneSayingSo) {
+  SKIP_UNDER_ASAN_MEMORY_CAP();
   test::write_text(dir / "in" / "hog.txt", "5 -3");
   auto r = run({"-j", "2", "--max-memory", "1G"});
   ASSERT_EQ(r.exit_code, 1) << r.err;
@@ -161,6 +184,7 @@ TEST_F(Isolation, AKilledRunLeavesNothingTheNextRunDoesNotClean) {
 }
 
 TEST_F(Isolation, ALowerLimitAlreadyInForceIsKeptAndNamed) {
+  SKIP_UNDER_ASAN_MEMORY_CAP();
   // ulimit -v 2000000 (KiB): the workers cannot raise it to --max-memory 8G.
   test::write_text(dir / "in" / "hog.txt", "-3");
   auto r = test::run_shell("ulimit -v 2000000; " + test::quote(FEATPIPE_CLI) + " run " + test::quote((dir / "p.yaml").string()) +

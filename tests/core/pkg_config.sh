@@ -4,6 +4,7 @@
 # LD_LIBRARY_PATH); its output must equal the installed CLI's, and every
 # plugin's version in the provenance must be the package's version.
 # Usage: pkg_config.sh SOURCE_DIR BINARY_DIR WORK_DIR CXX
+# CXXFLAGS: the build's own flags (a sanitizer build's app needs its runtime).
 set -euo pipefail
 src=$1 bin=$2 work=$3 cxx=$4
 rm -rf "$work"
@@ -13,8 +14,8 @@ pc=$(find "$work/prefix" -name featpipe.pc)
 [ -n "$pc" ] || { echo "featpipe.pc not installed" >&2; exit 1; }
 export PKG_CONFIG_PATH=$(dirname "$pc")
 version=$(pkg-config --modversion featpipe)
-# shellcheck disable=SC2046  # pkg-config's words are separate arguments
-"$cxx" -std=c++20 "$src/tests/core/pkg_config_app.cpp" -o "$work/app" $(pkg-config --cflags --libs featpipe)
+# shellcheck disable=SC2046,SC2086  # pkg-config's and CXXFLAGS' words are separate arguments
+"$cxx" -std=c++20 ${CXXFLAGS:-} "$src/tests/core/pkg_config_app.cpp" -o "$work/app" $(pkg-config --cflags --libs featpipe)
 pipe="$src/pipelines/speech-logmel.yaml"
 wav="$src/tests/audio/data/chirp.wav"
 env -u LD_LIBRARY_PATH "$work/app" "$pipe" "$wav" "$work/app.npy" >"$work/provenance.json"

@@ -202,7 +202,7 @@ TEST(ResumeCheck, AnOkLineCountsOnlyWhileInputAndOutputAreAsRecorded) {
   e.input_bytes = id.bytes;
   e.input_mtime_ns = id.mtime_ns;
   e.output_bytes = sink.bytes_of("x.txt.npy");
-  e.output_crc32 = stored.crc32;
+  e.output_xxh3 = stored.xxh3;
   ResumeIndex index;
   index.add(e);
   const std::string in = (dir / "in" / "x.txt").string();
@@ -219,7 +219,7 @@ TEST(ResumeCheck, AnOkLineCountsOnlyWhileInputAndOutputAreAsRecorded) {
     const float other = 3;
     f.write(reinterpret_cast<const char*>(&other), 4);
   }
-  EXPECT_EQ(again.stale("x.txt.npy", in, sink), "output content differs from what was written (CRC-32)");
+  EXPECT_EQ(again.stale("x.txt.npy", in, sink), "output content differs from what was written (XXH3)");
   fs::resize_file(dir / "out" / "x.txt.npy", 10);
   EXPECT_NE(again.stale("x.txt.npy", in, sink).find("output size 10 bytes"), std::string::npos);
   fs::remove(dir / "out" / "x.txt.npy");

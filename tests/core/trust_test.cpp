@@ -190,6 +190,10 @@ TEST_F(Trust, ManifestHoldsOneWholeLinePerInputAfterEachRun) {
   for (const auto& e : m) {
     EXPECT_EQ(e["status"], "ok") << e.dump();
     EXPECT_TRUE(e.contains("input_bytes") && e.contains("input_mtime_ns") && e.contains("output_bytes")) << e.dump();
+    // The output's digest is XXH3-64 as the reference tool computes it.
+    auto x = test::run_shell("xxhsum -H3 " + test::quote((out() / e["output"].get<std::string>()).string()));
+    ASSERT_EQ(x.exit_code, 0) << x.err;
+    EXPECT_NE(x.out.find("= " + e["output_xxh3"].get<std::string>()), std::string::npos) << x.out << e.dump();
   }
 }
 

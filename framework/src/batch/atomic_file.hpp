@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <ostream>
+#include <string>
 #include <vector>
 
 namespace featpipe {
@@ -14,12 +15,15 @@ namespace featpipe {
 // DIR/.NAME.tmp-PID-WRITER@HOST (stale_tmp.hpp removes those of dead pids).
 std::filesystem::path temporary_path(const std::filesystem::path& out, int writer);
 
+// XXH3-64 of a file's bytes as write_atomic reports it; "" when unreadable.
+std::string file_xxh3(const std::filesystem::path& file);
+
 // Creates the parent folders; `body` writes the content. The temporary name
 // holds the process id and `writer`, so concurrent writers never share one.
 // Throws Error ("cannot write OUT: why"), leaving no temporary file.
 struct Written {
   int64_t bytes = 0;
-  uint32_t crc32 = 0;  // zlib's CRC-32 of every byte written
+  std::string xxh3;  // XXH3-64 of every byte written, 16 hex digits (as `xxhsum -H3` prints it)
 };
 Written write_atomic(const std::filesystem::path& out, const std::function<void(std::ostream&)>& body, int writer);
 

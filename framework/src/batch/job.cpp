@@ -27,7 +27,7 @@ ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) 
         e.input_bytes = id.bytes;
         e.input_mtime_ns = id.mtime_ns;
         e.output_bytes = stored.bytes >= 0 ? stored.bytes : sink.bytes_of(job.output);
-        e.output_crc32 = stored.crc32;
+        e.output_xxh3 = stored.xxh3;
         e.shape = std::move(t.shape);
         e.axes = std::move(t.axes);
         break;

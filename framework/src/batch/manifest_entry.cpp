@@ -23,7 +23,7 @@ nlohmann::json ManifestEntry::to_json() const {
     if (input_bytes >= 0) j["input_bytes"] = input_bytes;
     if (input_mtime_ns >= 0) j["input_mtime_ns"] = input_mtime_ns;
     if (output_bytes >= 0) j["output_bytes"] = output_bytes;
-    if (output_crc32 >= 0) j["output_crc32"] = output_crc32;
+    if (!output_xxh3.empty()) j["output_xxh3"] = output_xxh3;
   }
   j["status"] = to_string(status);
   j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
@@ -56,8 +56,9 @@ std::optional<ManifestEntry> ManifestEntry::from_json(const nlohmann::json& j) {
       if (auto bytes = util::unbase64(j[key].get<std::string>())) *field = *bytes;
   if (j.contains("seconds") && j["seconds"].is_number()) e.seconds = j["seconds"].get<double>();
   for (auto [key, field] : {std::pair{"input_bytes", &e.input_bytes}, {"input_mtime_ns", &e.input_mtime_ns},
-                            {"output_bytes", &e.output_bytes}, {"output_crc32", &e.output_crc32}})
+                            {"output_bytes", &e.output_bytes}})
     if (j.contains(key) && j[key].is_number_integer()) *field = j[key].get<int64_t>();
+  if (j.contains("output_xxh3") && j["output_xxh3"].is_string()) e.output_xxh3 = j["output_xxh3"].get<std::string>();
   if (j.contains("shape") && j["shape"].is_array())
     for (const auto& d : j["shape"])
       if (d.is_number_integer()) e.shape.push_back(d.get<int64_t>());

@@ -5,7 +5,8 @@
 // "shape" and "axes" only on ok lines and "error" null unless an error;
 // not_taken lines add "reason". Ok lines also carry what --resume checks
 // before trusting them: "input_bytes" and "input_mtime_ns" (the input as
-// read), "output_bytes" and "output_crc32", each only when known. A name that is not UTF-8
+// read), "output_bytes" and "output_xxh3" (XXH3-64 of the file, hex, as `xxhsum -H3`
+// prints it), each only when known. A name that is not UTF-8
 // is written with U+FFFD and its bytes also as base64 in "input_b64"/
 // "output_b64", which from_json prefers: names round-trip byte-exact.
 #pragma once
@@ -33,7 +34,7 @@ struct ManifestEntry {
   // Identity, ok lines only; -1 when unknown (a line from an older featpipe,
   // or a sink that cannot tell): --resume then redoes the input.
   int64_t input_bytes = -1, input_mtime_ns = -1, output_bytes = -1;
-  int64_t output_crc32 = -1;  // CRC-32 of the output's bytes (zlib's), -1 unknown
+  std::string output_xxh3;  // XXH3-64 of the output's bytes, 16 hex digits; "" unknown
   std::string reason;          // why not taken (not_taken only, as "reason")
   double seconds = 0;          // wall time of this input
   // Seconds of media decoded. Kept for progress, not written: the line

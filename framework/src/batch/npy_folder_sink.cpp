@@ -4,8 +4,6 @@
 
 #include "atomic_file.hpp"
 
-#include <zlib.h>
-
 #include <fstream>
 #include <vector>
 
@@ -33,21 +31,16 @@ std::string NpyFolderSink::damaged(const std::string& output, const Stored& stor
   std::string got(want.size(), '\0');
   std::ifstream is(outdir_ / output, std::ios::binary);
   if (!is.read(got.data(), static_cast<std::streamsize>(got.size())) || got != want) return "header differs";
-  if (stored.crc32 < 0) return "";  // a line of an earlier featpipe: size and header only
+  if (stored.xxh3.empty()) return "";  // a line of an earlier featpipe: size and header only
   // The whole file read back: a same-size change inside the data (a script
   // normalizing in place, a bad disk) is caught too.
-  uLong crc = ::crc32(0L, Z_NULL, 0);
-  crc = ::crc32(crc, reinterpret_cast<const Bytef*>(got.data()), static_cast<uInt>(got.size()));
-  std::vector<char> buf(1 << 16);
-  while (is.read(buf.data(), static_cast<std::streamsize>(buf.size())) || is.gcount() > 0)
-    crc = ::crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(is.gcount()));
-  if (static_cast<int64_t>(crc) != stored.crc32) return "content differs from what was written (CRC-32)";
+  if (file_xxh3(outdir_ / output) != stored.xxh3) return "content differs from what was written (XXH3)";
   return "";
 }
 
 Stored NpyFolderSink::write(const std::string& output, const Tensor& t, int worker) {
   const Written w = write_atomic(outdir_ / output, [&](std::ostream& os) { npy::write(os, t.shape, t.data.data()); }, worker);
-  return {w.bytes, static_cast<int64_t>(w.crc32)};
+  return {w.bytes, w.xxh3};
 }
 
 }  // namespace featpipe

@@ -26,6 +26,7 @@ class ProgressMonitor {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool started_ = false;
   std::thread thread_;
 };
 

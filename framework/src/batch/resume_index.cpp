@@ -45,7 +45,7 @@ std::string ResumeIndex::stale(const std::string& output, const std::string& inp
   if (e->status != ManifestEntry::Status::ok) return "no ok line";
   if (e->input_bytes < 0 || e->input_mtime_ns < 0) return "no input identity recorded";
   if (input_identity(input) != InputIdentity{e->input_bytes, e->input_mtime_ns}) return "input changed";
-  std::string why = sink.damaged(output, Stored{e->output_bytes, e->output_crc32}, e->shape);
+  std::string why = sink.damaged(output, Stored{e->output_bytes, e->output_xxh3}, e->shape);
   return why.empty() ? "" : "output " + why;
 }
 

@@ -17,7 +17,7 @@ namespace featpipe {
 // What a sink stored for one input, as the manifest records it.
 struct Stored {
   int64_t bytes = -1;  // -1: the sink cannot tell
-  int64_t crc32 = -1;  // CRC-32 (zlib) of the stored bytes; -1: none
+  std::string xxh3;    // XXH3-64 of the stored bytes (16 hex digits); "": none
 };
 
 class Sink {
