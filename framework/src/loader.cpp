@@ -1,11 +1,13 @@
 // Pipeline files: parse, resolve stages and parameters, agree shapes.
 // Every error names file:line:col of the node at fault.
+#include "batch/names.hpp"
 #include "engine.hpp"
 #include "spec_convert.hpp"
 #include "util.hpp"
 #include "yaml_checks.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -22,6 +24,17 @@ namespace {
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& file) {
+  // YAML is UTF-8 text; yaml-cpp would pass other bytes on into names and
+  // parameters (and the provenance's JSON) unchecked.
+  if (const size_t bad = util::first_invalid_utf8(text); bad != std::string::npos) {
+    YAML::Mark m;
+    m.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    m.column = static_cast<int>(line_start == std::string::npos || bad == 0 ? bad : bad - line_start - 1);
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    fail(file, m, std::string("not UTF-8 text (byte ") + byte + "): a pipeline file is YAML, which is UTF-8");
+  }
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
@@ -113,7 +126,7 @@ void configure_step(PipelineImpl& p, StepDef& s, const sdk::Spec& in, const Step
   si.where = where(p.file, s.mark);
   si.plugin_file = s.stage->plugin->file;
   si.plugin_version = s.stage->plugin->plugin->version;
-  si.params_json = s.params.to_json().dump();
+  si.params_json = s.params.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   si.output = to_public(s.out);
   si.stream = to_public(info);
   if (h.get()->describe) si.description = h.get()->describe(h.get());

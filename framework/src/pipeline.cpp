@@ -105,7 +105,7 @@ std::string Pipeline::provenance_json() const {
                          {"sha256", util::sha256_file(lp->file)}});
   }
   j["plugins"] = plugins;
-  return j.dump(2);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace featpipe

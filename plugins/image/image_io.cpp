@@ -186,10 +186,11 @@ cv::Mat decode(const std::vector<uint8_t>& bytes, int64_t max_pixels, std::vecto
   if (!sz.ok) throw Error(sdk::cat("truncated or malformed ", format_name(fmt), " header"));
   if (sz.width <= 0 || sz.height <= 0)
     throw Error(sdk::cat(format_name(fmt), " header gives an empty image: ", sz.width, "x", sz.height));
-  if (sz.width * sz.height > max_pixels)
+  // By division: two 32-bit header sizes multiply past int64 (found by fuzz_image_decode).
+  if (sz.width > max_pixels / sz.height)
     throw Error(sdk::cat(format_name(fmt), " header claims ", sz.width, "x", sz.height, " = ",
-                         sz.width * sz.height, " pixels, more than max_pixels (", max_pixels,
-                         "): refused without decoding (decompression bomb?)"));
+                         static_cast<uint64_t>(sz.width) * static_cast<uint64_t>(sz.height),
+                         " pixels, more than max_pixels (", max_pixels, "): refused without decoding (decompression bomb?)"));
 
   cv::Mat img;
   if (fmt == Format::jpeg) img = decode_jpeg(bytes, storage);

@@ -192,3 +192,11 @@ TEST(Loader, APipelinesPluginFromElsewhereIsRefusedBeforeItIsOpened) {
                      elsewhere.path().string()});
   EXPECT_TRUE(fs::exists(mark)) << r.err;
 }
+
+// Found by fuzz_pipeline: a byte that is not UTF-8 in a parameter went into
+// the provenance's JSON, whose serializer threw past the loader.
+TEST(Loader, BytesThatAreNotUtf8AreRefusedWhereTheyStand) {
+  EXPECT_EQ(load_error(std::string(kHead) + "  - use: test.gain\n    with: {label: \"a\xff\"}\n"),
+            "p.yaml:6:21: not UTF-8 text (byte 0xFF): a pipeline file is YAML, which is UTF-8");
+  EXPECT_EQ(load_error(std::string(kHead) + "  - use: test.gain\n    with: {label: \"\xc3\xa9t\xc3\xa9\"}\n"), "");
+}

@@ -54,6 +54,26 @@ TEST(ImageBounds, ResizeRefusesOutputsOverMaxPixels) {
             std::string::npos);
 }
 
+// A header claiming 4294967295x4294967295: the pixel count passes int64's
+// range, and is still refused as too many (fuzz_image_decode found the
+// product overflowing).
+TEST(ImageBounds, HeaderSizesPastInt64AreRefusedAsTooMany) {
+  TempDir tmp;
+  const std::string code =
+      "import struct,sys,zlib\n"
+      "def chunk(t,d): return struct.pack('>I',len(d))+t+d+struct.pack('>I',zlib.crc32(t+d))\n"
+      "png=b'\\x89PNG\\r\\n\\x1a\\n'+chunk(b'IHDR',struct.pack('>IIBBBBB',2**32-1,2**32-1,8,0,0,0,0))"
+      "+chunk(b'IDAT',zlib.compress(b'\\x00'*64))+chunk(b'IEND',b'')\n"
+      "open(sys.argv[1],'wb').write(png)\n";
+  ASSERT_EQ(run_shell(quote(python()) + " -c " + quote(code) + " " + quote((tmp / "huge.png").string())).exit_code, 0);
+  write_text(tmp / "p.yaml", "featpipe: 1\nname: decode\nstages:\n  - use: image.decode\n");
+  CmdResult r = run_cli({"run", (tmp / "p.yaml").string(), (tmp / "huge.png").string(), "-o", (tmp / "out").string(), "-q"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("header claims 4294967295x4294967295 = 18446744065119617025 pixels, more than max_pixels"),
+            std::string::npos)
+      << r.err;
+}
+
 // The reported case through the CLI and the embedding pipeline: the thin
 // PNG fails alone, the good image is written, exit 1.
 TEST(ImageBounds, ThinPngFailsAloneInTheEmbeddingPipeline) {

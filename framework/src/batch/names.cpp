@@ -33,14 +33,16 @@ const char* const kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 }  // namespace
 
-bool valid_utf8(std::string_view s) {
+size_t first_invalid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const size_t n = utf8_len(s, i);
-    if (!n) return false;
+    if (!n) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+bool valid_utf8(std::string_view s) { return first_invalid_utf8(s) == std::string_view::npos; }
 
 std::string base64(std::string_view bytes) {
   std::string out;

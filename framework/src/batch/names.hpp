@@ -10,6 +10,8 @@
 namespace featpipe::util {
 
 bool valid_utf8(std::string_view s);
+// Offset of the first byte that is not part of valid UTF-8, or npos.
+size_t first_invalid_utf8(std::string_view s);
 std::string base64(std::string_view bytes);
 // Nullopt when `text` is not base64.
 std::optional<std::string> unbase64(std::string_view text);
