@@ -5,8 +5,9 @@ run by run so that both see the same machine and file-system state:
     /usr/bin/python3 bench/audio/compare_builds.py before=/tmp/base/build after=build-perf [--repeat 9]
 
 For each build: the whole `featpipe run bench/audio/logmel.yaml CORPUS -o OUT
--j 1 -q` process (into a fresh folder each time) and bench_audio_inproc (one
-pass over the corpus in process), best of --repeat. The corpus is the one
+-j 1 -q` process (into a fresh folder each time: wall and CPU seconds, the
+CPU those of the run and its workers) and bench_audio_inproc (one pass over
+the corpus in process), best of --repeat. The corpus is the one
 run.py generates (bench/data/audio_corpus). The output folders are removed at
 the end; wait a minute before timing again (ext4 scans recently deleted
 inodes when creating files, which slows the next runs' output writing).
@@ -14,6 +15,7 @@ inodes when creating files, which slows the next runs' output writing).
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,24 +36,30 @@ def main():
     if not os.path.isdir(CORPUS):
         sys.exit("no corpus: run bench/audio/run.py once first")
     yaml = os.path.join(HERE, "logmel.yaml")
-    whole, inproc, outs = {}, {}, []
+    whole, cpu, inproc, outs = {}, {}, {}, []
     for _ in range(args.repeat):
         for name, build in builds.items():
             out = os.path.join(DATA, "compare_%s" % random.randrange(1 << 40))
             outs.append(out)
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             subprocess.run([os.path.join(build, "bin", "featpipe"), "run", yaml, CORPUS, "-o", out, "-j", "1", "-q"],
                            check=True, capture_output=True)
             whole[name] = min(whole.get(name, 1e9), time.perf_counter() - t0)
+            # CPU seconds of the run and its worker processes: less moved
+            # than wall time by other load on a shared machine.
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+            cpu[name] = min(cpu.get(name, 1e9), used)
             r = subprocess.run([os.path.join(build, "bin", "bench_audio_inproc"), yaml, CORPUS, "1"],
                                check=True, capture_output=True, text=True)
             inproc[name] = min(inproc.get(name, 1e9), float(r.stdout.split()[5]))
     for out in outs:
         shutil.rmtree(out, ignore_errors=True)
-    print("| build | whole process s | in process s |")
-    print("| --- | ---: | ---: |")
+    print("| build | whole process s | whole process CPU s | in process s |")
+    print("| --- | ---: | ---: | ---: |")
     for name in builds:
-        print("| %s | %.3f | %.4f |" % (name, whole[name], inproc[name]))
+        print("| %s | %.3f | %.3f | %.4f |" % (name, whole[name], cpu[name], inproc[name]))
 
 
 if __name__ == "__main__":
