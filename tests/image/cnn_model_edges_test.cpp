@@ -65,6 +65,12 @@ TEST(CnnInputSize, TakenFromThePreviousStep) {
   const Tensor b = given->session()->run_file(digit.string());
   EXPECT_EQ(a.shape, (std::vector<int64_t>{10}));
   EXPECT_EQ(a.data, b.data);
+  // image.center_crop fixes the size too.
+  auto cropped = load("  - use: image.decode\n    with: {color: rgb}\n  - use: image.center_crop\n    with: {size: [28, 28]}\n" +
+                      features(digits_model()));
+  EXPECT_NE(cropped->steps().back().description.find("[3, 28, 28], 11 ONNX nodes; input_size from the previous step"),
+            std::string::npos)
+      << cropped->steps().back().description;
 }
 
 TEST(CnnInputSize, TakenFromTheModelsDeclaredInput) {
