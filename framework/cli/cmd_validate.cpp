@@ -57,6 +57,7 @@ Action add_validate(CLI::App& app) {
         std::cout << "\n";
       }
     }
+    for (const auto& w : pipe->warnings()) std::cerr << "warning: " << w << "\n";
     std::cout << "ok\n";
     return 0;
   };

@@ -39,6 +39,7 @@ struct Pipeline::Impl {
   bool source = false;
   std::optional<size_t> batch_only;
   double latency = 0;
+  std::vector<std::string> warnings;  // what loads but deserves a look (see Pipeline::warnings)
 };
 
 // How engine code reaches the implementations behind the public classes

@@ -7,6 +7,7 @@
 #include "yaml_checks.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -156,6 +157,25 @@ std::string StepDef::where_param(const std::string& file, const char* param) con
   return where(file, mark);
 }
 
+// A source whose output's sample rate is known only per file (audio.decode
+// without sample_rate): each file's features then depend on its own rate
+// (frame rate, frequency ranges) while their shapes look alike.
+static std::vector<std::string> load_warnings(const PipelineImpl& p) {
+  std::vector<std::string> out;
+  if (!p.source || p.infos.empty()) return out;
+  const StepDef& s = p.steps.front();
+  const auto& attrs = p.infos.front().output.attrs;
+  auto rate = attrs.find("sample_rate");
+  if (rate == attrs.end() || !std::isnan(rate->second)) return out;
+  bool settable = false;
+  for (uint32_t k = 0; k < s.stage->desc->param_count; ++k) settable |= s.stage->desc->params[k].name == std::string_view("sample_rate");
+  out.push_back(where(p.file, s.mark) + ": " + s.context + " keeps each file's sample rate, so the features depend on it "
+                "(frame rate, frequency ranges) and differ between files of different rates" +
+                (settable ? "; set its sample_rate (e.g. with: {sample_rate: 16000}) to resample every file to one rate"
+                          : ""));
+  return out;
+}
+
 void load_pipeline(PipelineImpl& p, const std::string& text, const LoadOptions& opts) {
   YAML::Node root = parse_yaml(text, p.file);
   check_duplicate_keys(root, p.file);
@@ -243,6 +263,7 @@ void load_pipeline(PipelineImpl& p, const std::string& text, const LoadOptions& 
   p.latency = stream_latency(p.steps, 0);
   for (size_t k = 0; k < p.steps.size(); ++k)
     if (p.steps[k].stream.whole_input && !p.batch_only) p.batch_only = k;
+  p.warnings = load_warnings(p);
 }
 
 }  // namespace featpipe

@@ -85,9 +85,26 @@ void check_range(const Ctx& c, const fp_param_desc& d, const YAML::Mark& m, doub
   }
 }
 
+// yaml-cpp leaves scalars untyped: a quoted one ("80") carries the
+// non-specific tag "!", a plain one "?" (nodes built in code: none), an
+// explicit !!str the string tag. Numbers and booleans must be plain, so that
+// `n_mels: "80"` is not silently a number.
+bool quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
+
+[[noreturn]] void fail_quoted(const Ctx& c, const YAML::Node& n, const std::string& name, const std::string& want,
+                              bool would_parse) {
+  c.fail(n.Mark(), "'" + name + "' must be " + want + ", got the string \"" + n.Scalar() + "\"" +
+                       (would_parse ? " (write " + n.Scalar() + " without quotes)" : ""));
+}
+
 double scalar_number(const Ctx& c, const fp_param_desc& d, const YAML::Node& n, bool integer) {
   if (!n.IsScalar()) c.fail(n.Mark(), std::string("'") + d.name + "' must be " + (integer ? "an integer" : "a number"));
   const std::string s = n.Scalar();
+  if (quoted(n)) {
+    int64_t i;
+    double f;
+    fail_quoted(c, n, d.name, integer ? "an integer" : "a number", integer ? parse_int(s, i) : parse_float(s, f));
+  }
   if (integer) {
     int64_t v;
     if (!parse_int(s, v)) c.fail(n.Mark(), std::string("'") + d.name + "' must be an integer, got '" + s + "'");
@@ -111,6 +128,7 @@ void fill(const Ctx& c, ParamValue& pv, const YAML::Node& n, const std::string& 
   switch (d.type) {
     case FP_T_BOOL: {
       bool b = false;
+      if (n.IsScalar() && quoted(n)) fail_quoted(c, n, name, "true or false", YAML::convert<bool>::decode(n, b));
       if (!n.IsScalar() || !YAML::convert<bool>::decode(n, b))
         c.fail(n.Mark(), "'" + name + "' must be true or false, got '" + (n.IsScalar() ? n.Scalar() : "a " + std::string(n.IsMap() ? "map" : "list")) + "'");
       pv.i = b;

@@ -67,6 +67,7 @@ const std::vector<StepInfo>& Pipeline::steps() const { return impl_->infos; }
 bool Pipeline::has_source() const { return impl_->source; }
 std::optional<size_t> Pipeline::batch_only_step() const { return impl_->batch_only; }
 double Pipeline::latency_samples() const { return impl_->latency; }
+const std::vector<std::string>& Pipeline::warnings() const { return impl_->warnings; }
 
 std::vector<std::string> Pipeline::extensions() const {
   if (!impl_->source) return {};

@@ -1,5 +1,6 @@
 // Shared DSP pieces of the audio plugin (see dsp.hpp).
 #include "dsp.hpp"
+#include "windows.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -13,9 +14,18 @@ using sdk::check;
 
 // ------------------------------------------------------------------ windows
 
-std::vector<double> make_window(const std::string& kind, int64_t length, bool periodic) {
+std::string canonical_window(std::string_view name) {
+  if (name == "hanning") return "hann";
+  if (name == "rect") return "rectangular";
+  for (std::string_view known : {"hann", "hamming", "povey", "blackman", "rectangular"})
+    if (name == known) return std::string(name);
+  throw sdk::Error(sdk::cat("unknown window '", name, "'; the audio stages take ", kWindowChoices), "window");
+}
+
+std::vector<double> make_window(const std::string& name, int64_t length, bool periodic) {
+  const std::string kind = canonical_window(name);
   std::vector<double> w(static_cast<size_t>(length), 1.0);
-  if (kind == "rect" || length == 1) return w;  // torch: a 1-sample window is [1]
+  if (kind == "rectangular" || length == 1) return w;  // torch: a 1-sample window is [1]
   const double m = periodic ? static_cast<double>(length) : static_cast<double>(length - 1);
   const double two_pi = 2.0 * std::numbers::pi;
   for (int64_t n = 0; n < length; ++n) {
@@ -26,10 +36,8 @@ std::vector<double> make_window(const std::string& kind, int64_t length, bool pe
       if (kind == "povey") v = std::pow(v, 0.85);
     } else if (kind == "hamming") {
       v = 0.54 - 0.46 * c;
-    } else if (kind == "blackman") {
+    } else {  // blackman
       v = 0.42 - 0.5 * c + 0.08 * std::cos(2.0 * two_pi * static_cast<double>(n) / m);
-    } else {
-      throw sdk::Error("unknown window '" + kind + "'", "window");
     }
     w[static_cast<size_t>(n)] = v;
   }

@@ -23,9 +23,9 @@ namespace featpipe::audio {
 
 // A window of `length` samples, computed in double, as torch computes
 // hann/hamming/blackman_window(length, periodic). "povey" is hann^0.85
-// (Kaldi's), "rect" all ones. Kaldi's own blackman (with its coefficient)
-// is `kaldi_blackman`.
-std::vector<double> make_window(const std::string& kind, int64_t length, bool periodic);
+// (Kaldi's), "rectangular" all ones; any name of windows.hpp is taken.
+// Kaldi's own blackman (with its coefficient) is `kaldi_blackman`.
+std::vector<double> make_window(const std::string& name, int64_t length, bool periodic);
 std::vector<double> kaldi_blackman(int64_t length, double coeff);
 
 // ------------------------------------------------------------------ FFT

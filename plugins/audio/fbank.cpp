@@ -15,6 +15,7 @@
 // / shift frames with the signal mirrored at both ends. Streams.
 #include "dsp.hpp"
 #include "stages.hpp"
+#include "windows.hpp"
 
 #include <cmath>
 #include <limits>
@@ -34,7 +35,8 @@ class Fbank final : public sdk::Stage, public sdk::StageDefaults {
       sdk::Param::Int("num_mel_bins", "23").range(4, 65536).doc("number of triangular mel bins (> 3)"),
       sdk::Param::Float("frame_length", "25.0").range(0.01, 1e6).unit("ms").doc("frame length"),
       sdk::Param::Float("frame_shift", "10.0").range(0.01, 1e6).unit("ms").doc("frame shift"),
-      sdk::Param::Choice("window_type", "povey", "povey|hamming|hanning|rectangular|blackman").doc("window"),
+      sdk::Param::Choice("window_type", "povey", kWindowChoices)
+          .doc("window, as Kaldi's (symmetric; hanning = hann, rect = rectangular)"),
       sdk::Param::Float("blackman_coeff", "0.42").doc("coefficient of the blackman window"),
       sdk::Param::Float("preemphasis_coefficient", "0.97").range(0, 1).doc("pre-emphasis per frame"),
       sdk::Param::Bool("remove_dc_offset", "true").doc("subtract each frame's mean"),
@@ -56,7 +58,7 @@ class Fbank final : public sdk::Stage, public sdk::StageDefaults {
       : bins_(p.i("num_mel_bins")),
         frame_ms_(p.f("frame_length")),
         shift_ms_(p.f("frame_shift")),
-        window_type_(p.s("window_type")),
+        window_type_(canonical_window(p.s("window_type"))),
         blackman_coeff_(p.f("blackman_coeff")),
         preemph_(static_cast<float>(p.f("preemphasis_coefficient"))),
         remove_dc_(p.b("remove_dc_offset")),
@@ -146,11 +148,8 @@ class Fbank final : public sdk::Stage, public sdk::StageDefaults {
     }
     check(padded % 2 == 0, "frame_length", "the padded frame length must be even, got ", padded,
           " samples (use round_to_power_of_two)");
-    std::vector<double> w = window_type_ == "blackman"    ? kaldi_blackman(size, blackman_coeff_)
-                            : window_type_ == "hanning"   ? make_window("hann", size, false)
-                            : window_type_ == "hamming"   ? make_window("hamming", size, false)
-                            : window_type_ == "povey"     ? make_window("povey", size, false)
-                                                          : make_window("rect", size, false);
+    std::vector<double> w =
+        window_type_ == "blackman" ? kaldi_blackman(size, blackman_coeff_) : make_window(window_type_, size, false);
     window_.assign(w.begin(), w.end());
     bands_.assign(kaldi_mel_banks(bins_, padded, rate, low_freq_, high_freq_), bins_, padded / 2 + 1);
     size_ = size;

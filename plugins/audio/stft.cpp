@@ -13,6 +13,7 @@
 // same bits as one push.
 #include "dsp.hpp"
 #include "stages.hpp"
+#include "windows.hpp"
 
 #include <cmath>
 
@@ -47,8 +48,8 @@ class Stft final : public sdk::Stage, public sdk::StageDefaults {
           .doc("window length, <= n_fft; default n_fft"),
       sdk::Param::Int("hop_length", "null").nullable().range(1, 1 << 20).unit("samples")
           .doc("samples between frames; default win_length/2"),
-      sdk::Param::Choice("window", "hann", "hann|hamming|povey|blackman|rect")
-          .doc("window function (povey = hann^0.85, as Kaldi)"),
+      sdk::Param::Choice("window", "hann", kWindowChoices)
+          .doc("window function (povey = hann^0.85, as Kaldi; hanning = hann, rect = rectangular)"),
       sdk::Param::Bool("periodic", "true").doc("periodic window (as torch's default) rather than symmetric"),
       sdk::Param::Bool("center", "true").doc("pad n_fft/2 samples on both sides so frame t is centered at t*hop"),
       sdk::Param::Choice("pad_mode", "reflect", "reflect|constant").doc("padding used with center"),

@@ -14,7 +14,10 @@
 // load time (one forward pass on zeros), and `featpipe validate` /
 // describe() list every layer with its output shape. Inputs whose size
 // differs from input_size are errors (resize/crop first): OpenCV would
-// otherwise re-plan the network for each size.
+// otherwise re-plan the network for each size. Without input_size, each of
+// height and width is the previous step's when it fixes it (image.resize,
+// image.center_crop), else the model's when its input declares it; only
+// when neither does is input_size required.
 #include "backend.hpp"
 #include "stages.hpp"
 
@@ -51,14 +54,18 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
       Param::Path("model", nullptr).doc("ONNX model file (relative to the pipeline file)"),
       Param::String("layer", "null").nullable()
           .doc("ONNX node output (or node) name whose feature map to return; null: the model's output"),
-      Param::Ints("input_size", nullptr).count(2, 2).range(1, 1 << 16).unit("pixels")
-          .doc("[height, width] the model is run at; inputs must have this size")};
+      Param::Ints("input_size", "null").nullable().count(2, 2).range(1, 1 << 16).unit("pixels")
+          .doc("[height, width] the model is run at; inputs must have this size. null: what the previous step "
+               "fixes, else what the model's input declares")};
 
   explicit Features(const sdk::Params& p)
       : path_(p.s("model")), layer_(p.is_null("layer") ? "" : p.s("layer")) {
-    auto sz = p.numbers("input_size");
-    h_ = static_cast<int64_t>(sz[0]);
-    w_ = static_cast<int64_t>(sz[1]);
+    if (!p.is_null("input_size")) {
+      auto sz = p.numbers("input_size");
+      h_ = static_cast<int64_t>(sz[0]);
+      w_ = static_cast<int64_t>(sz[1]);
+      size_from_ = "input_size";
+    }
     backend_ = open_backend(path_, layer_);
   }
 
@@ -67,11 +74,12 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
     sdk::check(in.rank() == 3, nullptr, "cnn.features needs an image [channel, height, width], got ",
                in.axes_text());
     sdk::check(in.dim(0) > 0, nullptr, "cnn.features needs a known channel count, got ", in.axes_text());
+    const Shape declared = backend_->input_shape();
+    if (size_from_.empty()) infer_size(in, declared);
     check_size(in.dim(1), in.dim(2));
     // The declared channel count gives a plainer message than a failed pass.
     // Declared sizes are not checked: exported at 224 x 224, a convolutional
     // model still runs (and gives feature maps) at other sizes.
-    const Shape declared = backend_->input_shape();
     if (declared.size() == 4 && declared[1] > 0)
       sdk::check(in.dim(0) == declared[1], nullptr, "input has ", in.dim(0), " channels, the model ", path_,
                  " takes ", declared[1]);
@@ -111,7 +119,7 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
     const ModelNames n = backend_->names();
     std::ostringstream os;
     os << "model " << path_ << ": input " << n.input << " [" << channels_ << ", " << h_ << ", " << w_ << "], "
-       << n.summary << "\n";
+       << n.summary << (size_from_ == "input_size" ? "" : "; input_size " + size_from_) << "\n";
     os << "returns '" << (layer_.empty() ? n.output : layer_) << "' (" << n.backend << " layer " << n.output << ") "
        << shape_text(out_shape_) << "\n";
     os << "layers (name for `layer:`, op, output shape without batch):\n";
@@ -127,6 +135,32 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
  private:
   Shape input_shape(int64_t channels) const { return {1, channels, h_, w_}; }
 
+  // input_size left out: per axis, the previous step's size, else the
+  // model's declared one. At load only (configure sees the load-time spec),
+  // so every input of a run is held to the same size.
+  void infer_size(const Spec& in, const Shape& declared) {
+    auto model_dim = [&](size_t k) { return declared.size() == 4 && declared[k] > 0 ? declared[k] : int64_t{-1}; };
+    const int64_t h = in.dim(1) >= 0 ? in.dim(1) : model_dim(2);
+    const int64_t w = in.dim(2) >= 0 ? in.dim(2) : model_dim(3);
+    if (h <= 0 || w <= 0) {
+      std::string model = "[";
+      for (size_t k = 0; k < declared.size(); ++k)
+        model += (k ? ", " : "") + (declared[k] > 0 ? std::to_string(declared[k]) : std::string("?"));
+      throw Error(sdk::cat("input_size is needed: the previous step gives ", in.axes_text(), " and the model ", path_,
+                           "'s input is ", declared.empty() ? std::string("undeclared") : model + "]",
+                           ", so neither fixes the ", h <= 0 && w <= 0 ? "height and width" : h <= 0 ? "height" : "width",
+                           "; set input_size: [height, width] and resize/crop to it first (image.resize, "
+                           "image.center_crop)"),
+                  "input_size");
+    }
+    h_ = h;
+    w_ = w;
+    const bool from_prev = in.dim(1) >= 0 && in.dim(2) >= 0, from_model = in.dim(1) < 0 && in.dim(2) < 0;
+    size_from_ = from_prev    ? "from the previous step"
+                 : from_model ? "from the model's input"
+                              : "from the previous step and the model";
+  }
+
   void check_size(int64_t h, int64_t w) const {
     if ((h >= 0 && h != h_) || (w >= 0 && w != w_))
       throw Error(sdk::cat("input image is ", h < 0 ? "?" : std::to_string(h), "x", w < 0 ? "?" : std::to_string(w),
@@ -136,7 +170,8 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
   }
 
   std::string path_, layer_;
-  int64_t h_, w_, channels_ = 0;
+  int64_t h_ = -1, w_ = -1, channels_ = 0;
+  std::string size_from_;  // where h_, w_ came from; empty until known
   std::unique_ptr<Backend> backend_;
   Shape out_shape_;
 };

@@ -3,14 +3,17 @@
 // name, or OpenCV's own layer name ("onnx_node!...").
 #include "backend.hpp"
 #include "onnx_graph.hpp"
+#include "opencv_errors.hpp"
 
 #include <featpipe/sdk.hpp>
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,14 +31,32 @@ std::string dims_text(const Shape& s) {
 
 std::vector<int> int_dims(const Shape& s) { return std::vector<int>(s.begin(), s.end()); }
 
+// OpenCV logs an import error to stderr ("[ERROR:0@0.187] global ...
+// handleNode ...") before throwing it; the exception is translated into the
+// stage's message, so the log line would only repeat it in raw form. The
+// level is process-wide: imports are serialized while it is lowered.
+cv::dnn::Net read_quietly(const std::string& path) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  const auto level = cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  try {
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+    cv::utils::logging::setLogLevel(level);
+    return net;
+  } catch (...) {
+    cv::utils::logging::setLogLevel(level);
+    throw;
+  }
+}
+
 class OpenCvBackend final : public Backend {
  public:
   OpenCvBackend(const std::string& path, const std::string& layer) : path_(path) {
     try {
       graph_ = read_onnx_graph(path_);
-      net_ = cv::dnn::readNetFromONNX(path_);
+      net_ = read_quietly(path_);
     } catch (const cv::Exception& e) {
-      throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.err), "model");
+      throw Error(load_error_message(path_, e.err, graph_), "model");
     } catch (const std::exception& e) {
       throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
     }
@@ -112,9 +133,7 @@ class OpenCvBackend final : public Backend {
       planned_.assign(blob.size.p, blob.size.p + blob.dims);
       return out;
     } catch (const cv::Exception& e) {
-      throw Error(sdk::cat("OpenCV DNN cannot run ", path_, " on an input ",
-                           dims_text(Shape(blob.size.p + 1, blob.size.p + blob.dims)), " (does the model take ",
-                           blob.size[1], " channels at this size?): ", e.err));
+      throw Error(run_error_message(path_, dims_text(Shape(blob.size.p + 1, blob.size.p + blob.dims)), e.err, graph_));
     }
   }
 

@@ -66,6 +66,31 @@ TEST(Loader, WrongTypes) {
   EXPECT_EQ(e.rfind("p.yaml:6:20: step 2 'test.gain': 'factor' must not be null", 0), 0u) << e;
 }
 
+// YAML scalars are untyped to yaml-cpp; a quoted one is a string, refused
+// where a number or a boolean is wanted, with the fix.
+TEST(Loader, QuotedNumbersAndBooleansAreStrings) {
+  std::string e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {repeat: \"80\"}\n");
+  EXPECT_EQ(e.rfind("p.yaml:6:20: step 2 'test.gain': 'repeat' must be an integer, got the string \"80\" "
+                    "(write 80 without quotes)", 0), 0u) << e;
+  e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {factor: '0.5'}\n");
+  EXPECT_EQ(e.rfind("p.yaml:6:20: step 2 'test.gain': 'factor' must be a number, got the string \"0.5\" "
+                    "(write 0.5 without quotes)", 0), 0u) << e;
+  e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {factor: !!str 2}\n");
+  EXPECT_EQ(e.rfind("p.yaml:6:20: step 2 'test.gain': 'factor' must be a number, got the string \"2\"", 0), 0u) << e;
+  e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {flag: \"true\"}\n");
+  EXPECT_EQ(e.rfind("p.yaml:6:18: step 2 'test.gain': 'flag' must be true or false, got the string \"true\" "
+                    "(write true without quotes)", 0), 0u) << e;
+  e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {weights: [1, \"2\"]}\n");
+  EXPECT_EQ(e.rfind("p.yaml:6:25: step 2 'test.gain': 'weights' must be a number, got the string \"2\"", 0), 0u) << e;
+  // A quoted string that is no number keeps the hint out.
+  e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {repeat: \"many\"}\n");
+  EXPECT_EQ(e.find("without quotes"), std::string::npos) << e;
+  EXPECT_NE(e.find("'repeat' must be an integer, got the string \"many\""), std::string::npos) << e;
+  // Plain scalars, block style and strings where strings are wanted still load.
+  EXPECT_EQ(load_error(std::string(kHead) + "  - use: test.gain\n    with:\n      repeat: 80\n      factor: 0.5\n"
+                                             "      flag: true\n      mode: \"b\"\n      label: \"80\"\n"), "");
+}
+
 TEST(Loader, OutOfRange) {
   std::string e = load_error(std::string(kHead) + "  - use: test.gain\n    with: {factor: 1000}\n");
   EXPECT_EQ(e.rfind("p.yaml:6:20: step 2 'test.gain': 'factor' must be in [-100, 100], got 1000", 0), 0u) << e;

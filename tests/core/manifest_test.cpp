@@ -68,6 +68,36 @@ TEST(ManifestEntry, RoundTrip) {
   EXPECT_FALSE(ManifestEntry::parse("{\"output\": \"x.npy\"}"));
 }
 
+// The features' sample rate, on ok lines only and only when they carry one
+// (so lines of tensor or image pipelines read as before); it survives the
+// round trip worker processes make.
+TEST(ManifestEntry, SampleRateWhenTheFeaturesCarryOne) {
+  ManifestEntry ok;
+  ok.input = "a.wav";
+  ok.output = "a.wav.npy";
+  ok.shape = {98, 80};
+  ok.axes = {"frame", "mel"};
+  ok.seconds = 0.25;
+  ok.sample_rate = 16000;
+  EXPECT_EQ(ok.line(),
+            "{\"axes\":[\"frame\",\"mel\"],\"error\":null,\"input\":\"a.wav\",\"output\":\"a.wav.npy\","
+            "\"sample_rate\":16000,\"seconds\":0.25,\"shape\":[98,80],\"status\":\"ok\"}\n");
+  auto back = ManifestEntry::parse(ok.line());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sample_rate, 16000);
+  ok.sample_rate = 100.5;  // a frame rate of a hop that does not divide
+  EXPECT_NE(ok.line().find("\"sample_rate\":100.5,"), std::string::npos) << ok.line();
+  ManifestEntry bad = ok;
+  bad.status = Status::error;
+  bad.error = "boom";
+  EXPECT_EQ(bad.line().find("sample_rate"), std::string::npos) << bad.line();
+  ok.sample_rate = 0;
+  EXPECT_EQ(ok.line().find("sample_rate"), std::string::npos) << ok.line();
+  back = ManifestEntry::parse(ok.line());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sample_rate, 0);
+}
+
 TEST(Manifest, AppendsWholeLinesAfterATornOne) {
   test::TempDir dir;
   const fs::path path = dir / "manifest.jsonl";

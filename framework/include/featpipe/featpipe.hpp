@@ -163,6 +163,9 @@ class FEATPIPE_API Pipeline : public std::enable_shared_from_this<Pipeline> {
   // in samples at the rate the first step outputs; NaN when a step can tell
   // it only once the sample rate is known.
   double latency_samples() const;
+  // What loads but deserves a look, "file:line:col: step 1 '...': ...":
+  // e.g. audio.decode without sample_rate (features depend on each file's rate).
+  const std::vector<std::string>& warnings() const;
   // JSON: featpipe version, pipeline hash, steps with parameters, plugins.
   std::string provenance_json() const;
 

@@ -1,6 +1,7 @@
 #include "job.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <new>
 
 namespace featpipe {
@@ -28,6 +29,8 @@ ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) 
         e.input_mtime_ns = id.mtime_ns;
         e.output_bytes = stored.bytes >= 0 ? stored.bytes : sink.bytes_of(job.output);
         e.output_xxh3 = stored.xxh3;
+        if (auto rate = t.attrs.find("sample_rate"); rate != t.attrs.end() && std::isfinite(rate->second))
+          e.sample_rate = rate->second;
         e.shape = std::move(t.shape);
         e.axes = std::move(t.axes);
         break;

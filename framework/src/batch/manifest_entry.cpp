@@ -2,6 +2,8 @@
 
 #include "names.hpp"
 
+#include <cmath>
+
 namespace featpipe {
 
 const char* to_string(ManifestEntry::Status s) {
@@ -24,6 +26,11 @@ nlohmann::json ManifestEntry::to_json() const {
     if (input_mtime_ns >= 0) j["input_mtime_ns"] = input_mtime_ns;
     if (output_bytes >= 0) j["output_bytes"] = output_bytes;
     if (!output_xxh3.empty()) j["output_xxh3"] = output_xxh3;
+    if (sample_rate > 0) {
+      // An integer when it is one (16000, not 16000.0), as users write rates.
+      if (sample_rate == std::floor(sample_rate) && sample_rate < 1e15) j["sample_rate"] = static_cast<int64_t>(sample_rate);
+      else j["sample_rate"] = sample_rate;
+    }
   }
   j["status"] = to_string(status);
   j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
@@ -59,6 +66,7 @@ std::optional<ManifestEntry> ManifestEntry::from_json(const nlohmann::json& j) {
                             {"output_bytes", &e.output_bytes}})
     if (j.contains(key) && j[key].is_number_integer()) *field = j[key].get<int64_t>();
   if (j.contains("output_xxh3") && j["output_xxh3"].is_string()) e.output_xxh3 = j["output_xxh3"].get<std::string>();
+  if (j.contains("sample_rate") && j["sample_rate"].is_number()) e.sample_rate = j["sample_rate"].get<double>();
   if (j.contains("shape") && j["shape"].is_array())
     for (const auto& d : j["shape"])
       if (d.is_number_integer()) e.shape.push_back(d.get<int64_t>());

@@ -6,7 +6,9 @@
 // not_taken lines add "reason". Ok lines also carry what --resume checks
 // before trusting them: "input_bytes" and "input_mtime_ns" (the input as
 // read), "output_bytes" and "output_xxh3" (XXH3-64 of the file, hex, as `xxhsum -H3`
-// prints it), each only when known. A name that is not UTF-8
+// prints it), each only when known; "sample_rate" (Hz) when the features
+// carry one, so a run whose files keep their own rates says which each had.
+// A name that is not UTF-8
 // is written with U+FFFD and its bytes also as base64 in "input_b64"/
 // "output_b64", which from_json prefers: names round-trip byte-exact.
 #pragma once
@@ -35,6 +37,7 @@ struct ManifestEntry {
   // or a sink that cannot tell): --resume then redoes the input.
   int64_t input_bytes = -1, input_mtime_ns = -1, output_bytes = -1;
   std::string output_xxh3;  // XXH3-64 of the output's bytes, 16 hex digits; "" unknown
+  double sample_rate = 0;   // of the features written (ok only); 0: they carry none
   std::string reason;          // why not taken (not_taken only, as "reason")
   double seconds = 0;          // wall time of this input
   // Seconds of media decoded. Kept for progress, not written: the line

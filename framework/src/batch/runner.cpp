@@ -21,6 +21,8 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -136,6 +138,19 @@ std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& 
   return m;
 }
 
+// Inputs of different sample rates gave features of different frame rates
+// and frequency ranges under one shape: said once, after the run, with the
+// rates seen (each input's is in its manifest line).
+void warn_mixed_rates(const Pipeline& pipe, const std::set<double>& rates) {
+  if (rates.size() < 2) return;
+  std::ostringstream seen;
+  for (const double& r : rates) seen << (&r == &*rates.begin() ? "" : ", ") << r;
+  const StepInfo& first = pipe.steps().front();
+  std::cerr << "warning: the inputs had different sample rates (" << seen.str() << " Hz), which " << first.use
+            << " kept, so their features differ in frame rate and frequency range; set " << first.use
+            << "'s sample_rate for one rate (each input's rate is in its manifest line)\n";
+}
+
 }  // namespace
 
 RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
@@ -180,6 +195,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     std::cerr << "error: " << printable_name(in) << ": " << printable_name(msg) << "\n";
   };
   prog.missed = record_not_taken(plan, po, *manifest, report_error);
+  std::set<double> rates;  // of this run's ok inputs, guarded by mu
 
   auto make_worker = [&](int w) -> Executor::Worker {
     std::shared_ptr<Session> session = pipe.session();
@@ -197,6 +213,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     if (e.status == ManifestEntry::Status::error) report_error(e.input, e.error);
     std::lock_guard<std::mutex> lock(mu);
     count(prog, e);
+    if (e.status == ManifestEntry::Status::ok && e.sample_rate > 0) rates.insert(e.sample_rate);
   };
   std::function<void()> tick;
   if (o.on_progress) tick = [&] {
@@ -215,6 +232,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     else executor = process_executor({o.jobs, o.max_memory, [&monitor] { return monitor.hold(); }});
     executor->run(plan.jobs, make_worker, on_done);
   }
+  warn_mixed_rates(pipe, rates);
   if (prog.failed) remove_stale_temporaries(o.outdir);  // a worker that died while writing
   sink.finish();
   try {
