@@ -53,7 +53,9 @@ Action add_stages(CLI::App& app) {
         families.insert(family_of(s.name));
       }
       names.insert(names.end(), families.begin(), families.end());
-      std::cerr << "error: no stage or family '" << *name << "'";
+      // A dotted name is a stage; a bare word may be either.
+      std::cerr << "error: " << (name->find('.') != std::string::npos ? "unknown stage '" : "no stage or family '") << *name
+                << "'";
       auto near = closest_names(*name, names);
       for (size_t k = 0; k < near.size(); ++k) std::cerr << (k ? " or " : "; did you mean ") << near[k];
       std::cerr << (near.empty() ? " (`featpipe stages` lists them)\n" : "?\n");
