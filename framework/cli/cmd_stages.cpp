@@ -64,7 +64,7 @@ Action add_stages(CLI::App& app) {
     if (*json) {
       std::cout << stages_json(stages);
     } else if (*markdown) {
-      std::cout << stages_markdown(stages);
+      std::cout << stages_markdown(stages, *name);
     } else if (one) {
       print_stage(stages.front());
     } else {

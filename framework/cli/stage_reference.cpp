@@ -123,17 +123,21 @@ std::string stages_json(const std::vector<StageDoc>& stages) {
   return json{{"featpipe_version", FEATPIPE_VERSION}, {"stages", list}}.dump(2) + "\n";
 }
 
-std::string stages_markdown(const std::vector<StageDoc>& stages) {
+std::string stages_markdown(const std::vector<StageDoc>& stages, const std::string& selection) {
   std::map<std::string, std::vector<const StageDoc*>> families;
   for (const auto& s : stages) families[family_of(s.name)].push_back(&s);
   std::ostringstream os;
-  os << "# Stage reference\n\n"
+  if (!selection.empty()) {
+    os << "# Stages: " << selection << "\n\n";
+  } else {
+    os << "# Stage reference\n\n"
         "Every stage of the built-in plugins, generated from their parameter schemas by\n"
         "`featpipe stages --markdown`: do not edit by hand. After changing a stage, regenerate it with\n"
         "`build/bin/featpipe stages --markdown > docs/stages.md` (the ctest test `stage_reference`\n"
         "fails while this file is stale). `featpipe stages NAME` prints one stage, `--json` all of it for scripts.\n\n"
         "Whether a step can stream is decided when it is configured, from its parameters and its input:\n"
         "`featpipe validate PIPELINE` says it for a whole pipeline, naming the step and parameter that prevent it.\n\n";
+  }
   for (const auto& [family, list] : families) {
     os << "- [" << family << "](#" << family << "):";
     for (const auto* s : list) os << " " << s->name;

@@ -14,6 +14,8 @@ std::string family_of(const std::string& stage);
 
 std::string stages_json(const std::vector<StageDoc>& stages);
 // Reproducible across machines: plugin files by name, not by path.
-std::string stages_markdown(const std::vector<StageDoc>& stages);
+// `selection`: empty for the whole reference (docs/stages.md), else the
+// family or stage it was cut to, named in the title instead.
+std::string stages_markdown(const std::vector<StageDoc>& stages, const std::string& selection = "");
 
 }  // namespace featpipe::cli

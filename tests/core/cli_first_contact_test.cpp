@@ -109,6 +109,12 @@ TEST(CliStages, MarkdownHasASectionPerFamilyAndATablePerStage) {
   EXPECT_NE(r.out.find("| `n_fft` | int |"), std::string::npos) << r.out.substr(0, 3000);
   EXPECT_EQ(r.out.find(test::binary_dir().string()), std::string::npos) << "no build paths in the reference";
   EXPECT_EQ(test::run_cli({"stages", "--json", "--markdown"}).exit_code, 2);
+
+  r = test::run_cli({"stages", "norm", "--markdown"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("# Stages: norm\n", 0), 0u) << r.out.substr(0, 200);
+  EXPECT_NE(r.out.find("\n### norm.cmvn\n"), std::string::npos);
+  EXPECT_EQ(r.out.find("\n## audio\n"), std::string::npos);
 }
 
 TEST(CliValidate, ShowsResolvedParametersAndFrameRate) {
