@@ -1,12 +1,12 @@
 // featpipe run PIPELINE INPUT... -o OUTDIR [-j N] [--shard K/N|auto] [--resume] [--overwrite]
 //   [--isolation process|thread] [--max-memory SIZE]
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <unistd.h>
 
 #include <cmath>
 #include <iostream>
-#include <thread>
 
 namespace featpipe::cli {
 
@@ -52,16 +52,17 @@ Action add_run(CLI::App& app) {
   c->add_option("pipeline", a->pipeline, "pipeline file (.yaml)")->required();
   c->add_option("inputs", a->inputs, "input files and folders (walked recursively)")->required();
   c->add_option("-o,--output", a->outdir, "output folder")->required();
-  c->add_option("-j,--jobs", a->jobs, "workers (0: one per core)")->check(CLI::NonNegativeNumber);
+  c->add_option("-j,--jobs", a->jobs, "workers")->check(whole_number(1))->capture_default_str();
   c->add_option("--isolation", a->isolation,
                 "process (default): each worker a child process, so an input that crashes a stage or exhausts memory "
                 "fails alone; thread: workers as threads of this process (a crash ends the run)")
-      ->check(CLI::IsMember({"process", "thread"}));
+      ->check(CLI::IsMember({"process", "thread"}))
+      ->capture_default_str();
   c->add_option("--max-memory", a->max_memory,
                 "memory ceiling per worker process, e.g. 4G, 512M, none (default: physical memory / workers, at least "
                 "1G; none in sanitizer builds)");
   c->add_option("--shard", a->shard, "K/N: this process takes shard K of N; auto: from Slurm/Kubernetes");
-  c->add_option("--shard-count", a->shard_count, "N for --shard auto in a Kubernetes indexed job");
+  c->add_option("--shard-count", a->shard_count, "N for --shard auto in a Kubernetes indexed job")->check(whole_number(1));
   c->add_flag("--resume", a->resume, "skip inputs whose output exists and whose manifest line says ok");
   c->add_flag("--overwrite", a->overwrite, "replace existing outputs");
   c->add_flag("-q,--quiet", a->quiet, "no progress display");
@@ -76,7 +77,7 @@ Action add_run(CLI::App& app) {
     RunOptions o;
     o.inputs = a->inputs;
     o.outdir = a->outdir;
-    o.jobs = a->jobs == 0 ? std::max(1u, std::thread::hardware_concurrency()) : a->jobs;
+    o.jobs = a->jobs;
     if (!a->shard.empty()) parse_shard(a->shard, a->shard_count, o.shard_index, o.shard_count);
     else if (a->shard_count) throw Error("--shard-count goes with --shard auto");
     o.resume = a->resume;

@@ -3,12 +3,18 @@
 
 #include <featpipe/plugin.h>  // the ABI version --version reports
 
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
 int main(int argc, char** argv) {
   CLI::App app{"featpipe " FEATPIPE_VERSION " — feature pipelines for speech and image classifiers", "featpipe"};
-  app.set_version_flag("--version", "featpipe " FEATPIPE_VERSION " (plugin ABI " FP_ABI_VERSION_STRING ")");
+  // Where the built-in stages come from: the first question when a stage is missing.
+  app.set_version_flag("--version", [] {
+    const char* env = std::getenv("FEATPIPE_PLUGIN_PATH");
+    return std::string("featpipe " FEATPIPE_VERSION "\nplugin ABI " FP_ABI_VERSION_STRING "\nbuilt-in plugins: ") +
+           featpipe::builtin_plugin_folder() + "\nFEATPIPE_PLUGIN_PATH: " + (env && *env ? env : "(not set)");
+  });
   app.require_subcommand(1);
   app.footer("Run `featpipe COMMAND --help` for a command's options.");
 

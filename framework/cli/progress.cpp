@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -26,10 +27,10 @@ static std::string rates(const RunProgress& p) {
 
 std::string summary_line(const RunProgress& p) {
   std::ostringstream os;
-  os << "featpipe: " << p.total << " inputs: " << p.ok << " ok, " << p.failed << " failed, " << p.skipped
+  os << "featpipe: " << count_text(p.total, "input") << ": " << p.ok << " ok, " << p.failed << " failed, " << p.skipped
      << " skipped";
   if (p.missed) os << ", " << p.missed << " not readable (see the errors above)";
-  if (p.not_taken) os << " (" << p.not_taken << " other files not taken)";
+  if (p.not_taken) os << " (" << count_text(p.not_taken, "other file") << " not taken)";
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.2f", p.elapsed);
   os << " in " << secs << " s (" << rates(p) << ")";

@@ -130,6 +130,7 @@ void configure_step(PipelineImpl& p, StepDef& s, const sdk::Spec& in, const Step
   si.params_json = s.params.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   si.output = to_public(s.out);
   si.stream = to_public(info);
+  s.stream.whole_input_reason = nullptr;  // the stage's text dies with `h`: copied above
   if (h.get()->describe) si.description = h.get()->describe(h.get());
   p.infos.push_back(si);
 }

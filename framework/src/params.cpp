@@ -25,6 +25,22 @@ static std::string num_text(double v) {
   return os.str();
 }
 
+std::string kind_text(fp_type t) {
+  switch (t) {
+    case FP_T_BOOL: return "bool";
+    case FP_T_INT: return "int";
+    case FP_T_FLOAT: return "float";
+    case FP_T_STRING: return "string";
+    case FP_T_CHOICE: return "choice";
+    case FP_T_PATH: return "path";
+    case FP_T_AXIS: return "axis";
+    case FP_T_AXES: return "axes";
+    case FP_T_INTS: return "ints";
+    case FP_T_FLOATS: return "floats";
+  }
+  return "unknown";
+}
+
 std::string type_text(const fp_param_desc& p) {
   std::string t;
   switch (p.type) {

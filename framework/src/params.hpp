@@ -60,5 +60,7 @@ ResolvedParams resolve_params(const fp_stage_desc& desc, const YAML::Node& with,
 
 // "int ≥ 1", "float in [0, 1]", "hann|hamming", "axis", ... for `stages`.
 std::string type_text(const fp_param_desc& p);
+// The bare type name: "int", "choice", "axes" ...
+std::string kind_text(fp_type t);
 
 }  // namespace featpipe

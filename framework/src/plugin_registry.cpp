@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -255,17 +256,41 @@ std::vector<StageDoc> available_stages(const std::vector<std::string>& extra_plu
   for (const auto& name : set.names()) {
     const StageEntry* e = set.find(name);
     const fp_stage_desc& d = *e->desc;
-    StageDoc s{d.name, d.doc ? d.doc : "", d.example ? d.example : "", d.extensions ? d.extensions : "",
-               e->plugin->plugin->name, e->plugin->plugin->version, e->plugin->file, {}};
+    StageDoc s;
+    s.name = d.name;
+    s.doc = d.doc ? d.doc : "";
+    s.example = d.example ? d.example : "";
+    s.extensions = d.extensions ? d.extensions : "";
+    s.plugin_name = e->plugin->plugin->name;
+    s.plugin_version = e->plugin->plugin->version;
+    s.plugin_file = e->plugin->file;
+    s.source = (d.flags & FP_STAGE_SOURCE) != 0;
     for (uint32_t k = 0; k < d.param_count; ++k) {
       const fp_param_desc& p = d.params[k];
-      s.params.push_back({p.name, type_text(p), p.default_value ? p.default_value : "(required)", p.unit ? p.unit : "",
-                          p.doc ? p.doc : ""});
+      ParamDoc pd;
+      pd.name = p.name;
+      pd.type = type_text(p);
+      pd.default_value = p.default_value ? p.default_value : "(required)";
+      pd.unit = p.unit ? p.unit : "";
+      pd.doc = p.doc ? p.doc : "";
+      pd.kind = kind_text(p.type);
+      if (p.type == FP_T_CHOICE && p.choices) pd.choices = util::split(p.choices, '|');
+      if (p.min <= p.max) {  // min > max: unbounded
+        if (std::isfinite(p.min)) pd.min = p.min;
+        if (std::isfinite(p.max)) pd.max = p.max;
+      }
+      pd.min_count = p.min_count;
+      pd.max_count = p.max_count;
+      pd.required = !p.default_value;
+      pd.nullable = p.nullable != 0;
+      s.params.push_back(std::move(pd));
     }
     out.push_back(std::move(s));
   }
   return out;
 }
+
+std::string builtin_plugin_folder() { return builtin_plugin_dir(); }
 
 std::vector<std::string> closest_names(const std::string& wanted, const std::vector<std::string>& names) {
   return util::closest(wanted, names);

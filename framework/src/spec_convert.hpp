@@ -39,7 +39,8 @@ inline TensorSpec to_public(const sdk::Spec& s) {
 }
 
 inline StreamInfo to_public(const fp_stream_info& i) {
-  return {i.whole_input != 0, i.hop, i.lookahead, i.history};
+  const bool has_reason = FP_HAS_FIELD(&i, fp_stream_info, whole_input_reason) && i.whole_input_reason;
+  return {i.whole_input != 0, i.hop, i.lookahead, i.history, has_reason ? i.whole_input_reason : ""};
 }
 
 }  // namespace featpipe

@@ -74,7 +74,7 @@ Stream::Stream(std::shared_ptr<const Pipeline> pipeline, StreamFormat format) : 
     const StepInfo& step = pipeline->steps()[*b];
     throw Error(step.where + ": step " + std::to_string(*b + 1) + " '" + step.use +
                 "' needs the whole input, so this pipeline cannot stream" +
-                (step.use == "norm.cmvn" ? " (norm.cmvn with `window: N` frames is the streamable alternative)" : ""));
+                (step.stream.whole_input_reason.empty() ? "" : ": " + step.stream.whole_input_reason));
   }
   const StepInfo& first = pipeline->steps().front();
   if (first.output.stream_axis < 0)

@@ -181,6 +181,7 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
     if (window_ == 0) {
       info.whole_input = 1;
+      info.whole_input_reason = "window is null (statistics of the whole utterance): set `window: N` frames (a sliding window) to stream";
     } else {
       info.lookahead = center_ ? window_ - window_ / 2 - 1 : min_window_ - 1;
       info.history = window_;

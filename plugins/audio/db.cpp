@@ -42,6 +42,7 @@ class Db final : public sdk::Stage, public sdk::StageDefaults {
     check(in.rank() >= 1, nullptr, "audio.db takes a tensor, got a scalar");
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
     info.whole_input = top_db_ >= 0 ? 1 : 0;
+    info.whole_input_reason = "top_db is set (it clips below the loudest value of the whole input): remove top_db, or set it to null, to stream";
     return in;
   }
 

@@ -62,6 +62,7 @@ class Pool final : public sdk::Stage, public sdk::StageDefaults {
     scalar_ = out.rank() == 0;
     if (scalar_) out.append("value", 1);
     info.whole_input = whole ? 1 : 0;
+    info.whole_input_reason = "axes include the stream axis, which pools every frame of the input: pool only other axes to stream";
     info.hop = stream_axis >= 0 && !whole ? 1 : 0;
     return out;
   }

@@ -22,6 +22,7 @@ class SliceStage : public sdk::Stage {
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     axis_ = sdk::resolve_axis_choice(in, axis_text_, "axis");
     info.whole_input = sdk::spans_stream(in, axis_) ? 1 : 0;
+    info.whole_input_reason = "axis spans the stream axis, so each slice holds every frame: normalize along another axis (e.g. axis: -1) to stream";
     info.hop = in.stream_axis() >= 0 ? 1 : 0;
     return in;
   }

@@ -55,7 +55,7 @@ TEST_F(Run, WritesFeaturesManifestAndProvenance) {
   EXPECT_EQ(a.data, (std::vector<float>{2, 4, 6}));
   EXPECT_EQ(npy::read((out() / "b.txt.npy").string()).data, (std::vector<float>{8, 10}));
   EXPECT_FALSE(fs::exists(out() / "notes.md.npy"));
-  EXPECT_NE(r.err.find("2 inputs: 2 ok, 0 failed, 0 skipped (1 other files not taken)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 inputs: 2 ok, 0 failed, 0 skipped (1 other file not taken)"), std::string::npos) << r.err;
 
   auto m = manifest();
   ASSERT_EQ(m.size(), 2u);

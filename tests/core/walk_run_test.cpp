@@ -86,7 +86,7 @@ TEST_F(Walked, TheOutputFolderInsideTheInputIsNotWalked) {
   auto r = test::run_cli(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("the run's output folder, not walked"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("1 inputs: 1 ok"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 input: 1 ok"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "in" / "feats" / "feats"));
   EXPECT_FALSE(fs::exists(dir / "in" / "feats" / "feats" / "decoy.txt.npy"));
 }

@@ -34,7 +34,7 @@ void check_walk(const test::TempDir& dir, const fs::path& pipeline, const std::v
   auto r = test::run_cli({"run", pipeline.string(), (dir / "in").string(), "-o", (dir / "out").string(), "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string n = std::to_string(copies.size());
-  EXPECT_NE(r.err.find(n + " inputs: " + n + " ok, 0 failed, 0 skipped (1 other files not taken)"), std::string::npos)
+  EXPECT_NE(r.err.find(n + " inputs: " + n + " ok, 0 failed, 0 skipped (1 other file not taken)"), std::string::npos)
       << r.err;
 
   std::set<std::string> outputs, want;

@@ -124,6 +124,7 @@ struct StreamInfo {
   double hop = 0;            // input units per output unit (STFT: hop_length); 0: no stream axis
   int64_t lookahead = 0;     // input units needed after an output's position
   int64_t history = 0;       // and before it
+  std::string whole_input_reason;  // the stage's why and fix, when it said
 };
 
 // One step of a loaded pipeline, as configured.
@@ -265,11 +266,18 @@ class FEATPIPE_API Stream {
 // What `featpipe stages` shows: every stage the plugins provide.
 struct ParamDoc {
   std::string name, type, default_value, unit, doc;  // default "(required)" if none
+  // The schema behind `type`, for `featpipe stages --json`.
+  std::string kind;                  // bool int float string choice path axis axes ints floats
+  std::vector<std::string> choices;  // kind "choice"
+  std::optional<double> min, max;    // inclusive; absent: unbounded
+  int min_count = 0, max_count = 0;  // lists' lengths; max_count 0: unbounded
+  bool required = false, nullable = false;
 };
 struct StageDoc {
   std::string name, doc, example, extensions;
   std::string plugin_name, plugin_version, plugin_file;
   std::vector<ParamDoc> params;
+  bool source = false;  // reads files: only a first step
 };
 // The built-in plugins, FEATPIPE_PLUGIN_PATH, then `extra_plugins`; sorted
 // by name. Throws Error for a plugin that does not load or a duplicate name.
@@ -278,6 +286,8 @@ FEATPIPE_API std::vector<StageDoc> available_stages(const std::vector<std::strin
 // that pipelines load only the plugins they use. The build writes it for the
 // built-in plugins; `featpipe index-plugins DIR` for a folder of your own.
 FEATPIPE_API void write_plugin_index(const std::string& dir);
+// The folder the built-in plugins load from (beside the engine library).
+FEATPIPE_API std::string builtin_plugin_folder();
 // Names close to `wanted` (for "did you mean" hints).
 FEATPIPE_API std::vector<std::string> closest_names(const std::string& wanted, const std::vector<std::string>& names);
 

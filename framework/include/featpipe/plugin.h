@@ -78,7 +78,7 @@ extern "C" {
 /* The version of this header. MAJOR: an incompatible change (refused).
  * MINOR: fields or extension ids added. PATCH: comments and fixes only. */
 #define FP_ABI_MAJOR 2
-#define FP_ABI_MINOR 0
+#define FP_ABI_MINOR 1
 #define FP_ABI_PATCH 0
 
 #define FP_STRINGIFY_(x) #x
@@ -242,6 +242,11 @@ typedef struct fp_stream_info {
                            16 kHz); 0 = no stream axis                    */
   int64_t lookahead;    /* input units needed after an output's position  */
   int64_t history;      /* input units needed before it                  */
+  /* ABI 2.1: with whole_input, why, for a user: the parameter that makes
+   * it so and how to stream instead ("top_db is set: remove top_db, or set
+   * it to null, to stream"); NULL: no reason given. Static storage or owned
+   * by the stage until its next call (the engine copies it at once). */
+  const char *whole_input_reason;
 } fp_stream_info;
 
 /* ---------------------------------------------------------------- stages */
