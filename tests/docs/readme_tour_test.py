@@ -12,7 +12,9 @@ Every fenced block of the "A short tour" section is taken in order:
   python  run by /usr/bin/python3 in the folder;
   cpp     compiled against the build (a block with main() is linked and
           run; a plugin's class is compiled to an object file);
-  none    an output shown in the README, not run.
+  none    an output shown in the README: right after an sh block (blank
+          lines between), it must be what that block's last command
+          printed, exactly; elsewhere (an error message quoted) not run.
 A block that fails fails the test, naming it. The only changes made to what
 the README says are listed in SUBSTITUTIONS (a microphone is not there on a
 test machine) and each is printed when applied.
@@ -37,10 +39,12 @@ def tour_blocks(readme):
     start = text.index("\n## A short tour")
     end = text.index("\n## ", start + 1)
     section = text[start:end]
-    blocks = []
+    blocks, prev_end = [], None
     for m in re.finditer(r"^```(\w*)\n(.*?)^```", section, re.S | re.M):
         line = section.count("\n", 0, m.start()) + text.count("\n", 0, start) + 2
-        blocks.append((m.group(1), m.group(2), line))
+        follows = prev_end is not None and section[prev_end:m.start()].strip() == ""
+        blocks.append((m.group(1), m.group(2), line, follows))
+        prev_end = m.end()
     return blocks
 
 
@@ -55,7 +59,7 @@ def run(cmd, cwd, env, what, stdin=None):
 def main(src, build, cxx):
     src, build = os.path.abspath(src), os.path.abspath(build)
     blocks = tour_blocks(os.path.join(src, "README.md"))
-    kinds = [k for k, _, _ in blocks]
+    kinds = [k for k, _, _, _ in blocks]
     # The tour is what it claims: a pipeline, shell steps, numpy, C++.
     for k in ("yaml", "sh", "python", "cpp"):
         assert k in kinds, f"no {k} block in the README's tour"
@@ -69,8 +73,9 @@ def main(src, build, cxx):
         env.pop("FEATPIPE_PLUGIN_PATH", None)
         include = [os.path.join(src, "framework/include"), os.path.join(build, "include")]
         lib = os.path.join(build, "lib")
-        ran = {k: 0 for k in ("yaml", "sh", "python", "cpp")}
-        for n, (kind, body, line) in enumerate(blocks):
+        ran = {k: 0 for k in ("yaml", "sh", "python", "cpp", "output")}
+        last_output = None
+        for n, (kind, body, line, follows) in enumerate(blocks):
             what = f"README.md:{line} ({kind or 'output'} block {n + 1})"
             if kind == "yaml":
                 name = re.match(r"#\s*(\S+\.yaml)", body).group(1)
@@ -81,7 +86,7 @@ def main(src, build, cxx):
                         if said in cmd:
                             print(f"substituted at README.md:{line}: '{said}' -> '{instead}' ({why})")
                             cmd = cmd.replace(said, instead)
-                    r = run(cmd, work, env, what)
+                    last_output = run(cmd, work, env, what).stdout
                     print(f"ran: {cmd}")
             elif kind == "python":
                 path = os.path.join(work, f"block{n + 1}.py")
@@ -97,6 +102,10 @@ def main(src, build, cxx):
                     run([exe], work, env, what)
                 else:
                     run([cxx, *flags, "-c", path, "-o", path + ".o"], work, env, what)
+            elif follows and blocks[n - 1][0] == "sh":
+                if last_output != body:
+                    sys.exit(f"FAILED: {what}: the README shows\n{body}but the command printed\n{last_output}")
+                kind = "output"
             else:
                 continue
             ran[kind] += 1
