@@ -41,7 +41,10 @@ class Zip {
     if (u32(m.offset) != 0x04034b50) bad("bad local header of " + m.name);
     const uint64_t data = m.offset + 30 + u16(m.offset + 26) + u16(m.offset + 28);
     need(data, m.csize, "data of " + m.name);
-    if (m.usize > (uint64_t{1} << 40)) bad(m.name + " claims " + std::to_string(m.usize) + " bytes");
+    // Deflate expands at most ~1032:1: a larger claim is a lie, refused
+    // before that much memory is allocated for it.
+    if (m.usize > (uint64_t{1} << 40) || (m.method == 8 && m.usize / 1040 > m.csize + 1))
+      bad(m.name + " claims " + std::to_string(m.usize) + " bytes from " + std::to_string(m.csize));
     std::string out;
     if (m.method == 0) {
       if (m.csize != m.usize) bad("stored member " + m.name + " with two sizes");
