@@ -21,6 +21,7 @@
 #include "npz.hpp"
 
 #include <array>
+#include <cctype>
 #include <new>
 #include <sstream>
 #include <stdexcept>
@@ -75,7 +76,9 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
   sdk::Spec open_file(const std::string& path) override {
     loaded_ = pending_ = false;
     npy::Array a;
-    const bool npz = path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
+    std::string ext = path.size() > 4 ? path.substr(path.size() - 4) : "";
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool npz = ext == ".npz";  // folders are walked case-insensitively: X.NPZ too
     try {
       if (npz) {
         std::istringstream member(npz_member(path, key_));

@@ -5,8 +5,8 @@
     npz_cases.py check DIR OUT   checks featpipe's outputs in OUT against numpy
 
 Inputs: half.npy (float16, finite values over its whole range, subnormals
-included), one.npz (np.savez, one float16 array), packed.npz
-(np.savez_compressed, one float64 array, so deflated), two.npz (two arrays:
+included), one.npz (np.savez, one float16 array), PACKED.NPZ
+(np.savez_compressed, one float64 array, so deflated; the extension in upper case), two.npz (two arrays:
 refused without `key`, read with `key: b`), and damaged archives.
 """
 import os
@@ -22,7 +22,7 @@ def arrays():
     return {
         "half.npy": half,
         "one.npz": rng.standard_normal((5, 4)).astype(np.float16),
-        "packed.npz": rng.standard_normal((300, 16)),
+        "PACKED.NPZ": rng.standard_normal((300, 16)),
         "two.npz:b": np.arange(12, dtype=np.int32).reshape(3, 4),
     }
 
@@ -31,9 +31,10 @@ def make(d):
     a = arrays()
     np.save(os.path.join(d, "half.npy"), a["half.npy"])
     np.savez(os.path.join(d, "one.npz"), a["one.npz"])
-    np.savez_compressed(os.path.join(d, "packed.npz"), x=a["packed.npz"])
+    with open(os.path.join(d, "PACKED.NPZ"), "wb") as f:  # a file object: numpy would append ".npz" to the name
+        np.savez_compressed(f, x=a["PACKED.NPZ"])
     np.savez(os.path.join(d, "two.npz"), a=np.zeros((2, 2)), b=a["two.npz:b"])
-    raw = open(os.path.join(d, "packed.npz"), "rb").read()
+    raw = open(os.path.join(d, "PACKED.NPZ"), "rb").read()
     open(os.path.join(d, "truncated.npz"), "wb").write(raw[: len(raw) // 2])
     stored = bytearray(open(os.path.join(d, "one.npz"), "rb").read())
     stored[200] ^= 0xFF  # inside the stored array data: the CRC-32 no longer matches
