@@ -87,7 +87,8 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
         a = npy::read(path);
       }
     } catch (const std::bad_alloc&) {
-      throw sdk::Error(sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", "the header's shape is too large to load"));
+      throw sdk::Error(
+          sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", "the header's shape is too large to load"));
     } catch (const std::exception& e) {
       throw sdk::Error(sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", e.what()));
     }
