@@ -3,7 +3,8 @@
 #   - the build tree is a CMake package (find_package(featpipe) with
 #     featpipe_DIR=<build dir>): it mirrors the install tree, plugins included;
 #   - with FEATPIPE_INSTALL, the install rules: headers, engine, CLI, plot
-#     module, a CMake package and a pkg-config file (featpipe.pc). The plugins
+#     module, a CMake package and a pkg-config file (featpipe.pc), and under
+#     share/featpipe the shipped pipelines and docs. The plugins
 #     install themselves (FeatpipePlugin.cmake, plugins/CMakeLists.txt).
 include(CMakePackageConfigHelpers)
 set(featpipe_cmake ${CMAKE_CURRENT_LIST_DIR})
@@ -51,3 +52,11 @@ foreach(var LIBDIR INCLUDEDIR)
 endforeach()
 configure_file(${featpipe_cmake}/featpipe.pc.in ${PROJECT_BINARY_DIR}/install/featpipe.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/install/featpipe.pc DESTINATION ${pcdir})
+
+# The shipped pipelines and the docs. The image pipelines name their model
+# as ../samples/models/digits_cnn.onnx: installed at that place beside them,
+# so they validate and run from share/featpipe/pipelines as from the source tree.
+set(datadir ${CMAKE_INSTALL_DATADIR}/featpipe)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/pipelines/ DESTINATION ${datadir}/pipelines FILES_MATCHING PATTERN "*.yaml")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${datadir}/docs FILES_MATCHING PATTERN "*.md")
+install(FILES ${PROJECT_SOURCE_DIR}/samples/models/digits_cnn.onnx DESTINATION ${datadir}/samples/models)

@@ -1,7 +1,8 @@
-// tensor.load — a source stage reading NumPy .npy files (any numeric data:
-// embeddings, item factors, precomputed features) into a float32 tensor.
+// tensor.load — a source stage reading NumPy .npy and .npz files (any numeric
+// data: embeddings, item factors, precomputed features) into a float32 tensor.
 //
-// Reads bool, int8..int64, uint8..uint64, float32 and float64, either byte
+// Reads bool, int8..int64, uint8..uint64, float16 (exactly: every half is a
+// float32), float32 and float64, either byte
 // order, C or Fortran order (featpipe/npy.hpp), converted to float32 in C
 // order. Axes: [row, col] for a 2-D array, [axis0, axis1, ...] otherwise; no
 // stream axis. At load time the files' rank is not known: the declared
@@ -9,15 +10,20 @@
 // so the rank) of the arrays, e.g. [channel, height, width] — which later
 // steps can then refer to by name or index when the pipeline loads. Each
 // file's concrete spec follows from open_file; with `axes`, a file of
-// another rank is an error for that file.
+// another rank is an error for that file. An .npz (np.savez, compressed or
+// not) gives one array: its only one, or the one `key` names.
 //
 // In-memory input (Session::run with a tensor) passes through unchanged.
 #include <featpipe/npy.hpp>
 #include <featpipe/sdk.hpp>
 #include <featpipe/version.h>  // built-in plugins carry featpipe's version
 
+#include "npz.hpp"
+
 #include <array>
+#include <cctype>
 #include <new>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,16 +35,20 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
  public:
   static constexpr const char* kName = "tensor.load";
   static constexpr const char* kDoc =
-      "reads a .npy file (bool, integer, float32/float64 dtypes; C or Fortran order) as a float32 "
-      "tensor with axes [row, col] for 2-D, [axis0, axis1, ...] otherwise.";
+      "reads a .npy file (bool, integer, float16/32/64 dtypes; C or Fortran order), or one array of an "
+      ".npz, as a float32 tensor with axes [row, col] for 2-D, [axis0, axis1, ...] otherwise.";
   static constexpr const char* kExample = "- use: tensor.load";
-  static constexpr const char* kExtensions = "npy";
+  static constexpr const char* kExtensions = "npy npz";
   static constexpr uint32_t kFlags = FP_STAGE_SOURCE;
   static constexpr fp_param_desc kParams[] = {
       sdk::Param::Axes("axes", "null").nullable().count(1, FP_MAX_RANK)
-          .doc("names of the arrays' axes (their rank); null: [row, col] for 2-D, [axis0, ...] otherwise")};
+          .doc("names of the arrays' axes (their rank); null: [row, col] for 2-D, [axis0, ...] otherwise"),
+      sdk::Param::String("key", "null").nullable()
+          .doc("the array to read from an .npz (as np.savez named it); null: the archive's only array")};
 
-  explicit Load(const sdk::Params& p) : names_(p.is_null("axes") ? std::vector<std::string>{} : p.strings("axes")) {
+  explicit Load(const sdk::Params& p)
+      : names_(p.is_null("axes") ? std::vector<std::string>{} : p.strings("axes")),
+        key_(p.is_null("key") ? std::string() : p.s("key")) {
     for (size_t k = 0; k < names_.size(); ++k) {
       sdk::check(!names_[k].empty() && names_[k].size() < FP_AXIS_NAME_MAX, "axes", "axis name '", names_[k],
                  "' must have 1 to ", FP_AXIS_NAME_MAX - 1, " characters");
@@ -66,12 +76,21 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
   sdk::Spec open_file(const std::string& path) override {
     loaded_ = pending_ = false;
     npy::Array a;
+    std::string ext = path.size() > 4 ? path.substr(path.size() - 4) : "";
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool npz = ext == ".npz";  // folders are walked case-insensitively: X.NPZ too
     try {
-      a = npy::read(path);
+      if (npz) {
+        std::istringstream member(npz_member(path, key_));
+        a = npy::read(member);
+      } else {
+        a = npy::read(path);
+      }
     } catch (const std::bad_alloc&) {
-      throw sdk::Error("cannot read .npy: the header's shape is too large to load");
+      throw sdk::Error(
+          sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", "the header's shape is too large to load"));
     } catch (const std::exception& e) {
-      throw sdk::Error(sdk::cat("cannot read .npy: ", e.what()));
+      throw sdk::Error(sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", e.what()));
     }
     const size_t rank = a.shape.size();
     sdk::check(rank >= 1, nullptr, "cannot read .npy: a 0-d array (a scalar) is not a tensor");
@@ -110,6 +129,7 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
   }
 
   std::vector<std::string> names_;  // `axes`, or empty
+  std::string key_;                 // `key`, or empty
   sdk::Spec spec_;
   std::vector<float> data_;
   bool loaded_ = false;   // open_file read a file (its spec is spec_)

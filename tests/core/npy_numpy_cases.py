@@ -14,9 +14,9 @@ import sys
 
 import numpy as np
 
-READ = ["<f4", ">f4", "<f8", ">f8", "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8",
+READ = ["<f2", ">f2", "<f4", ">f4", "<f8", ">f8", "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8",
         "|u1", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8", "|b1"]
-REFUSED = ["<f2", "<c8", "<c16", "<U3", "|S4", "<M8[s]", "<m8[ms]", "|V4", [("a", "<f4"), ("b", "<i2")]]
+REFUSED = ["<c8", "<c16", "<U3", "|S4", "<M8[s]", "<m8[ms]", "|V4", [("a", "<f4"), ("b", "<i2")]]
 SHAPES = [(1,), (7,), (3, 5), (1, 1), (2, 3, 4), (2, 1, 3, 1, 2), (0,), (0, 4), ()]
 
 
@@ -45,6 +45,14 @@ def main(d):
                         f.write(("read " + " ".join(map(str, arr.shape)) + "\n").encode())
                         f.write(np.ascontiguousarray(a.astype("<f4")).tobytes())
                     n += 1
+    # Every float16 bit pattern (subnormals, infinities, NaN payloads): each
+    # has an exact float32, which numpy's astype gives bit for bit.
+    every_half = np.arange(1 << 16, dtype="<u2").view("<f2")
+    np.save(os.path.join(d, "f2_every_bit_pattern.npy"), every_half)
+    with open(os.path.join(d, "f2_every_bit_pattern.want"), "wb") as f:
+        f.write(f"read {every_half.size}\n".encode())
+        f.write(every_half.astype("<f4").tobytes())
+    n += 1
     for k, dt in enumerate(REFUSED):
         for shape in [(3,), (2, 2)]:
             a = np.zeros(shape, dtype=np.dtype(dt))

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Installs featpipe into a fresh prefix, builds samples/plugin against it
-# with find_package(featpipe), and runs its pipeline with the installed CLI.
+# Installs featpipe into a fresh prefix, checks the shipped pipelines and
+# docs are under share/featpipe (every pipeline validating from there),
+# builds samples/plugin against it with find_package(featpipe), and runs its
+# pipeline with the installed CLI.
 # Usage: out_of_tree_plugin.sh SOURCE_DIR BINARY_DIR WORK_DIR
 set -euo pipefail
 src=$1 bin=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work"
 cmake --install "$bin" --prefix "$work/prefix" >/dev/null
+share="$work/prefix/share/featpipe"
+for f in "$src"/pipelines/*.yaml; do
+  cmp "$f" "$share/pipelines/$(basename "$f")"
+  "$work/prefix/bin/featpipe" validate "$share/pipelines/$(basename "$f")" >/dev/null
+done
+for f in "$src"/docs/*.md; do cmp "$f" "$share/docs/$(basename "$f")"; done
+[ -f "$share/docs/README.md" ] || { echo "docs/README.md not installed" >&2; exit 1; }
 cp -r "$src/samples/plugin" "$work/plugin"
 cmake -S "$work/plugin" -B "$work/plugin/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/plugin/build" >/dev/null

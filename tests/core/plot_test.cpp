@@ -1,8 +1,14 @@
 // `featpipe plot`: a 2-D array as a spectrogram-like image, a 3-D one as
-// tiled channels; a broken file is a clear error.
+// tiled channels; a broken file is a clear error; a long array gives a
+// bounded image; one outlier does not flatten the colors.
 #include "test_support.hpp"
 
+#include <featpipe/npy.hpp>
 #include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <fstream>
 
 using namespace featpipe;
 
@@ -42,4 +48,76 @@ TEST(Plot, SpectrogramAndFeatureMap) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad.npy: not a .npy file"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "bad.png"));
+}
+
+// 1,000,000 frames x 128 bins: averaged in blocks of ceil(1e6 / 4096) = 245
+// frames, so the image is 4082 x 128 pixels (the array is 512 MB; the image
+// used to be 296 MB). The block means are what is shown: a ramp along time
+// stays a ramp.
+TEST(Plot, LongArrayGivesBoundedImage) {
+  test::TempDir dir;
+  const int64_t frames = 1000000, bins = 128;
+  {
+    std::ofstream os(dir / "long.npy", std::ios::binary);
+    const std::string h = npy::header({frames, bins});
+    os.write(h.data(), static_cast<std::streamsize>(h.size()));
+    std::vector<float> row(bins);
+    for (int64_t t = 0; t < frames; ++t) {
+      std::fill(row.begin(), row.end(), static_cast<float>(t) / static_cast<float>(frames));
+      os.write(reinterpret_cast<const char*>(row.data()), bins * 4);
+    }
+    ASSERT_TRUE(os.good());
+  }
+  auto r = test::run_cli({"plot", (dir / "long.npy").string(), "-o", (dir / "long.png").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto [w, h] = png_size(dir / "long.png");
+  EXPECT_EQ(w, 4082u);
+  EXPECT_EQ(h, 128u);
+  EXPECT_LT(fs::file_size(dir / "long.png"), 4u << 20);
+  const cv::Mat img = cv::imread((dir / "long.png").string(), cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(img.empty());
+  // Viridis' luminance rises with the value: left dark, right bright, monotone along a row.
+  EXPECT_LT(img.at<uint8_t>(64, 0) + 100, img.at<uint8_t>(64, 4081));
+  for (int x = 100; x < 4082; x += 100) EXPECT_LE(img.at<uint8_t>(64, x - 100), img.at<uint8_t>(64, x)) << x;
+}
+
+// One 3e30 cell among values in [0, 1): with the default robust range the
+// other cells keep their colors (within a step or two of viridis, from the
+// percentiles moving by one cell); with --range minmax they collapse to one
+// color, which is what the robust default avoids.
+TEST(Plot, OutlierDoesNotFlattenTheColors) {
+  test::TempDir dir;
+  const int frames = 200, bins = 40;
+  std::vector<float> x(frames * bins);
+  for (int t = 0; t < frames; ++t)
+    for (int b = 0; b < bins; ++b) x[t * bins + b] = static_cast<float>(t) / frames;
+  test::write_npy(dir / "clean.npy", {frames, bins}, x);
+  x[57 * bins + 13] = 3e30f;
+  test::write_npy(dir / "outlier.npy", {frames, bins}, x);
+  for (const char* name : {"clean", "outlier"})
+    for (const char* range : {"robust", "minmax"}) {
+      auto r = test::run_cli({"plot", (dir / (std::string(name) + ".npy")).string(), "-o",
+                              (dir / (std::string(name) + "_" + range + ".png")).string(), "--range", range});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  auto load = [&](const std::string& n) { return cv::imread((dir / (n + ".png")).string(), cv::IMREAD_COLOR); };
+  const cv::Mat clean = load("clean_robust"), outlier = load("outlier_robust"), flat = load("outlier_minmax");
+  ASSERT_EQ(clean.size(), outlier.size());
+  // Pixel columns near frame 57 hold the outlier cell: compare all but those.
+  int worst = 0, flat_distinct = 0;
+  std::vector<bool> seen(256 * 256 * 256 / 64, false);
+  for (int y = 0; y < clean.rows; ++y)
+    for (int xp = 0; xp < clean.cols; ++xp) {
+      if (std::abs(xp * frames / clean.cols - 57) <= 1) continue;
+      const auto a = clean.at<cv::Vec3b>(y, xp), b = outlier.at<cv::Vec3b>(y, xp);
+      for (int c = 0; c < 3; ++c) worst = std::max(worst, std::abs(int(a[c]) - int(b[c])));
+      const auto f = flat.at<cv::Vec3b>(y, xp);
+      const int key = (f[0] >> 2) * 64 * 64 + (f[1] >> 2) * 64 + (f[2] >> 2);
+      if (!seen[key]) seen[key] = true, ++flat_distinct;
+    }
+  EXPECT_LE(worst, 8);  // robust: the outlier moves the others' colors by a few levels at most
+  EXPECT_EQ(flat_distinct, 1);  // min..max: every other cell maps to the bottom color
+
+  auto r = test::run_cli({"plot", (dir / "clean.npy").string(), "-o", (dir / "x.png").string(), "--range", "p5"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
 }

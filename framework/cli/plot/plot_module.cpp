@@ -3,24 +3,58 @@
 // not pay OpenCV's ~140 shared libraries at every start-up.
 // 2-D [frame, bin]: time runs left to right, low bins at the bottom (as a
 // spectrogram is read). 3-D [channel, height, width]: channels tiled in a
-// grid. 1-D: a strip. Colors: viridis over the array's finite range.
+// grid. 1-D: a strip.
+// Size: an image side longer than kMaxSide cells is averaged in blocks of
+// ceil(n / kMaxSide) consecutive cells (NaN and infinities left out), so a
+// 1,000,000-frame array gives a 4096-pixel-wide image, not hundreds of MB.
+// Colors: viridis over the 1st..99th percentile of the finite values shown
+// (robust: one huge outlier does not flatten the rest), or over their
+// whole range (minmax); values outside are clamped to the ends.
 #include <featpipe/npy.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace {
+
+constexpr int kMaxSide = 4096;
+
+// Block means along rows and columns so that neither side exceeds kMaxSide.
+cv::Mat shrink(const cv::Mat& g) {
+  const int by = (g.rows + kMaxSide - 1) / kMaxSide, bx = (g.cols + kMaxSide - 1) / kMaxSide;
+  if (by <= 1 && bx <= 1) return g;
+  const int rows = (g.rows + by - 1) / by, cols = (g.cols + bx - 1) / bx;
+  std::vector<double> sum(static_cast<size_t>(rows) * cols, 0.0);
+  std::vector<int64_t> count(sum.size(), 0);
+  for (int y = 0; y < g.rows; ++y) {
+    const float* row = g.ptr<float>(y);
+    const size_t base = static_cast<size_t>(y / by) * cols;
+    for (int x = 0; x < g.cols; ++x)
+      if (std::isfinite(row[x])) sum[base + x / bx] += row[x], ++count[base + x / bx];
+  }
+  cv::Mat out(rows, cols, CV_32F);
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      const size_t k = static_cast<size_t>(y) * cols + x;
+      out.at<float>(y, x) = count[k] ? static_cast<float>(sum[k] / static_cast<double>(count[k])) : NAN;
+    }
+  return out;
+}
 
 cv::Mat to_grid(const featpipe::npy::Array& a) {
   const auto& s = a.shape;
   float* d = const_cast<float*>(a.data.data());
-  if (s.size() == 1) return cv::Mat(1, static_cast<int>(s[0]), CV_32F, d).clone();
+  if (s.size() == 1) return shrink(cv::Mat(1, static_cast<int>(s[0]), CV_32F, d));
   if (s.size() == 2) {
-    cv::Mat m(static_cast<int>(s[0]), static_cast<int>(s[1]), CV_32F, d);
+    // Shrunk before the transpose: a long recording is never copied whole.
+    cv::Mat m = shrink(cv::Mat(static_cast<int>(s[0]), static_cast<int>(s[1]), CV_32F, d));
     cv::Mat t;
     cv::transpose(m, t);
     cv::flip(t, t, 0);
@@ -38,14 +72,22 @@ cv::Mat to_grid(const featpipe::npy::Array& a) {
     tile.copyTo(grid(cv::Rect(static_cast<int>((k % cols) * (w + 1)), static_cast<int>((k / cols) * (h + 1)),
                               static_cast<int>(w), static_cast<int>(h))));
   }
-  return grid;
+  return shrink(grid);
+}
+
+// The q-quantile (0..1) of `v` by the nearest rank; reorders `v`.
+double quantile(std::vector<float>& v, double q) {
+  const size_t k = static_cast<size_t>(std::llround(q * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
 }
 
 }  // namespace
 
-// Renders `in` to `out`; on failure returns -1 with a message in `msg`.
-extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy(const char* in, const char* out, char* msg,
-                                                                       size_t msglen) {
+// Renders `in` to `out`; `robust` picks the 1st..99th percentile color
+// range, else min..max. On failure returns -1 with a message in `msg`.
+extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy_v2(const char* in, const char* out, int robust,
+                                                                          char* msg, size_t msglen) {
   try {
     featpipe::npy::Array a;
     try {
@@ -55,14 +97,20 @@ extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy(const ch
     }
     if (a.shape.empty() || a.data.empty()) throw std::runtime_error(std::string(in) + ": nothing to plot (empty or scalar array)");
     cv::Mat g = to_grid(a);
-    double lo = INFINITY, hi = -INFINITY;
-    for (float v : a.data)
-      if (std::isfinite(v)) lo = std::min<double>(lo, v), hi = std::max<double>(hi, v);
-    if (!std::isfinite(lo)) lo = 0, hi = 1;
-    if (hi <= lo) hi = lo + 1;
+    std::vector<float> shown;
+    shown.reserve(g.total());
+    for (int y = 0; y < g.rows; ++y)
+      for (int x = 0; x < g.cols; ++x)
+        if (std::isfinite(g.at<float>(y, x))) shown.push_back(g.at<float>(y, x));
+    double lo = 0, hi = 1;
+    if (!shown.empty()) {
+      lo = robust ? quantile(shown, 0.01) : *std::min_element(shown.begin(), shown.end());
+      hi = robust ? quantile(shown, 0.99) : *std::max_element(shown.begin(), shown.end());
+    }
+    if (!(hi > lo)) hi = lo + std::max(1.0, std::abs(lo) * 1e-6);  // a constant array: one color, still a valid map
     cv::Mat nan_mask = g != g;
     cv::Mat u8;
-    g.convertTo(u8, CV_8U, 255.0 / (hi - lo), -lo * 255.0 / (hi - lo));
+    g.convertTo(u8, CV_8U, 255.0 / (hi - lo), -lo * 255.0 / (hi - lo));  // saturates outside [lo, hi]
     cv::Mat color;
     cv::applyColorMap(u8, color, cv::COLORMAP_VIRIDIS);
     color.setTo(cv::Scalar(255, 255, 255), nan_mask);
@@ -72,7 +120,8 @@ extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy(const ch
       cv::resize(color, color, cv::Size(), scale, std::max(scale, color.rows < 16 ? 32.0 / color.rows : scale),
                  cv::INTER_NEAREST);
     if (!cv::imwrite(out, color)) throw std::runtime_error(std::string(out) + ": cannot write the image");
-    std::snprintf(msg, msglen, "wrote %s (%dx%d, values %g .. %g)", out, color.cols, color.rows, lo, hi);
+    std::snprintf(msg, msglen, "wrote %s (%dx%d, colors over %g .. %g, %s)", out, color.cols, color.rows, lo, hi,
+                  robust ? "1st..99th percentile" : "min..max");
     return 0;
   } catch (const std::exception& e) {
     std::snprintf(msg, msglen, "%s", e.what());

@@ -1,6 +1,35 @@
 /* featpipe C API — for capture applications in C and for foreign-function
  * use (Python ctypes, Rust, Swift). A thin layer over the C++ API
- * (featpipe.hpp) with the same behaviour.
+ * (featpipe.hpp) with the same behaviour. A complete program in C
+ * (tests/docs extracts it from this comment, builds it and runs it):
+ *
+ *   #include <featpipe/featpipe.h>
+ *
+ *   #include <stdio.h>
+ *
+ *   int main(int argc, char **argv) {  // app PIPELINE, e.g. pipelines/speech-logmel.yaml
+ *     if (argc != 2) return 2;
+ *     featpipe_pipeline *p = featpipe_load(argv[1]);
+ *     featpipe_stream *s = p ? featpipe_stream_open(p, 16000, 1) : NULL;
+ *     if (!s) {
+ *       fprintf(stderr, "%s\n", featpipe_last_error());
+ *       return 1;
+ *     }
+ *     static int16_t buf[1600];  // 100 ms at 16 kHz, as a capture callback would hand it over
+ *     for (int k = 0; k < 1600; ++k) buf[k] = (int16_t)((k % 100) * 200 - 10000);
+ *     featpipe_array out;
+ *     long frames = 0;
+ *     for (int push = 0; push < 10; ++push) {
+ *       if (featpipe_stream_push_s16(s, buf, 1600) != 0) return 1;
+ *       if (featpipe_stream_pull(s, &out) == 0 && out.rank > 0) frames += (long)out.shape[out.stream_axis];
+ *     }
+ *     featpipe_stream_flush(s);  // end of input: its last frames come from one more pull
+ *     if (featpipe_stream_pull(s, &out) == 0 && out.rank > 0) frames += (long)out.shape[out.stream_axis];
+ *     printf("%ld frames of %s\n", frames, out.rank > 1 ? out.axes[1] : "?");
+ *     featpipe_stream_free(s);
+ *     featpipe_pipeline_free(p);
+ *     return 0;
+ *   }
  *
  * Conventions:
  *   - Functions returning int return 0 on success and -1 on failure; those

@@ -1,13 +1,26 @@
-// featpipe — the C++ embedding API.
+// featpipe — the C++ embedding API. A complete program (tests/docs extracts
+// it from this comment, builds it and runs it):
 //
-//   auto pipe = featpipe::Pipeline::load("pipelines/speech-logmel.yaml");
-//   auto session = pipe->session();            // one per thread
-//   featpipe::Tensor feats = session->run_file("x.wav");
-//   // Or samples the caller holds (no copy into a Tensor needed):
-//   int64_t shape[] = {n};
-//   std::string axes[] = {"time"};
-//   std::map<std::string, double> attrs = {{"sample_rate", 16000}};
-//   feats = session->run(featpipe::TensorView{samples, shape, axes, &attrs});
+//   #include <featpipe/featpipe.hpp>
+//
+//   #include <cstdio>
+//   #include <vector>
+//
+//   int main(int argc, char** argv) {  // app PIPELINE AUDIO_FILE, e.g. pipelines/speech-logmel.yaml x.wav
+//     if (argc != 3) return 2;
+//     auto pipe = featpipe::Pipeline::load(argv[1]);
+//     auto session = pipe->session();  // one per thread
+//     featpipe::Tensor feats = session->run_file(argv[2]);
+//     std::printf("%s: %lld frames\n", argv[2], static_cast<long long>(feats.shape[0]));
+//     // Or samples the caller holds (no copy into a Tensor needed): 1 s at 16 kHz
+//     std::vector<float> samples(16000);
+//     for (size_t k = 0; k < samples.size(); ++k) samples[k] = 0.01f * static_cast<float>(k % 100);
+//     int64_t shape[] = {static_cast<int64_t>(samples.size())};
+//     std::string axes[] = {"time"};
+//     std::map<std::string, double> attrs = {{"sample_rate", 16000}};
+//     feats = session->run(featpipe::TensorView{samples.data(), shape, axes, &attrs});
+//     std::printf("samples: %lld frames\n", static_cast<long long>(feats.shape[0]));
+//   }
 //
 // Thread-safety: a loaded Pipeline is immutable and may be shared by any
 // number of threads; a Session (stage state, buffers) belongs to one thread

@@ -187,6 +187,32 @@ class HeaderParser {
   size_t start_ = 0;  // of the shape value
 };
 
+// IEEE binary16 bits to float32: every half value (subnormals, infinities,
+// NaN payloads) has an exact float32, so this is exact.
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (man << 13);  // inf, NaN
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
+  } else if (man == 0) {
+    bits = sign;  // +-0
+  } else {  // subnormal half: normalize into float32's wider exponent
+    exp = 113;
+    while (!(man & 0x400u)) man <<= 1, --exp;
+    bits = sign | (exp << 23) | ((man & 0x3FFu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+struct Half {
+  uint16_t bits;
+  explicit operator float() const { return half_to_float(bits); }
+};
+
 template <class T>
 void convert(const char* src, size_t n, bool swap, float* dst) {
   for (size_t k = 0; k < n; ++k) {
@@ -220,9 +246,8 @@ inline constexpr size_t kMaxElements = size_t{1} << 40;
 // (not a .npy file, truncated, malformed header, unsupported dtype, data
 // longer or shorter than the header says, ...); nothing of the header's
 // size is allocated before the file is known to hold it.
-inline Array read(const std::string& path) {
-  std::ifstream is(path, std::ios::binary);
-  if (!is) throw std::runtime_error("cannot open file");
+// The same from a stream holding exactly one .npy (an .npz member, say).
+inline Array read(std::istream& is) {
   is.seekg(0, std::ios::end);
   const std::streamoff file_size = is.tellg();
   is.seekg(0);
@@ -256,7 +281,7 @@ inline Array read(const std::string& path) {
   // '<', '>' or '|' (no byte order: one-byte types), a kind, a size in bytes.
   if (descr.size() < 3 || std::string("<>|=").find(descr[0]) == std::string::npos ||
       descr.find_first_not_of("0123456789", 2) != std::string::npos || descr.size() > 4)
-    throw std::runtime_error("unsupported dtype " + quoted + " (float32/64, integers and bool are read)");
+    throw std::runtime_error("unsupported dtype " + quoted + " (float16/32/64, integers and bool are read)");
   const char order = descr[0];
   const char kind = descr[1];
   const int size = std::stoi(descr.substr(2));
@@ -272,9 +297,10 @@ inline Array read(const std::string& path) {
     n *= static_cast<size_t>(d);
   }
 
-  enum class T { f4, f8, i1, i2, i4, i8, u1, u2, u4, u8, b1, none };
+  enum class T { f2, f4, f8, i1, i2, i4, i8, u1, u2, u4, u8, b1, none };
   T type = T::none;
-  if (kind == 'f' && size == 4) type = T::f4;
+  if (kind == 'f' && size == 2) type = T::f2;
+  else if (kind == 'f' && size == 4) type = T::f4;
   else if (kind == 'f' && size == 8) type = T::f8;
   else if (kind == 'i' && size == 1) type = T::i1;
   else if (kind == 'i' && size == 2) type = T::i2;
@@ -285,7 +311,7 @@ inline Array read(const std::string& path) {
   else if (kind == 'u' && size == 4) type = T::u4;
   else if (kind == 'u' && size == 8) type = T::u8;
   else if (kind == 'b' && size == 1) type = T::b1;
-  else throw std::runtime_error("unsupported dtype " + quoted + " (float32/64, integers and bool are read)");
+  else throw std::runtime_error("unsupported dtype " + quoted + " (float16/32/64, integers and bool are read)");
 
   // Compare what the header promises with what the file holds before
   // allocating anything of that size.
@@ -306,6 +332,7 @@ inline Array read(const std::string& path) {
   float* dst = a.data.data();
   const char* src = raw.data();
   switch (type) {
+    case T::f2: detail::convert<detail::Half>(src, n, swap, dst); break;
     case T::f4: detail::convert<float>(src, n, swap, dst); break;
     case T::f8: detail::convert<double>(src, n, swap, dst); break;
     case T::i1: detail::convert<int8_t>(src, n, false, dst); break;
@@ -337,6 +364,12 @@ inline Array read(const std::string& path) {
     a.data.swap(c);
   }
   return a;
+}
+
+inline Array read(const std::string& path) {
+  std::ifstream is(path, std::ios::binary);
+  if (!is) throw std::runtime_error("cannot open file");
+  return read(is);
 }
 
 }  // namespace featpipe::npy
