@@ -95,7 +95,8 @@ def main(src, build, cxx):
             elif kind == "cpp":
                 path = os.path.join(work, f"block{n + 1}.cpp")
                 open(path, "w").write(body)
-                flags = ["-std=c++20"] + [f"-I{d}" for d in include]
+                # CXXFLAGS: a sanitizer build's own flags (its library needs its runtime).
+                flags = ["-std=c++20", *os.environ.get("CXXFLAGS", "").split()] + [f"-I{d}" for d in include]
                 if re.search(r"^int main\(", body, re.M):
                     exe = os.path.join(work, f"block{n + 1}")
                     run([cxx, *flags, path, "-o", exe, f"-L{lib}", "-lfeatpipe", f"-Wl,-rpath,{lib}"], work, env, what)
