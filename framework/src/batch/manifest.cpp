@@ -178,6 +178,18 @@ void Manifest::compact() {
   torn_ = false;
 }
 
+std::vector<fs::path> manifest_files(const fs::path& outdir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(outdir, ec)) {
+    const std::string name = f.path().filename().string();
+    std::error_code type_ec;
+    if (name.rfind("manifest", 0) == 0 && f.path().extension() == ".jsonl" && f.is_regular_file(type_ec))
+      out.push_back(f.path());
+  }
+  return out;
+}
+
 std::string manifest_name(int shard_index, int shard_count) {
   if (shard_count <= 1) return "manifest.jsonl";
   return "manifest-" + std::to_string(shard_index) + "-of-" + std::to_string(shard_count) + ".jsonl";

@@ -4,9 +4,11 @@
 
 #include "manifest_entry.hpp"
 
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 namespace featpipe {
 
@@ -55,5 +57,10 @@ class Manifest {
 
 // The manifest's file name: one per shard, so shards may share a folder.
 std::string manifest_name(int shard_index, int shard_count);
+
+// Every shard's manifest in `outdir` (manifest*.jsonl), regular files only:
+// a device or FIFO so named (/dev/full) would be read forever. None when
+// the folder does not exist.
+std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& outdir);
 
 }  // namespace featpipe

@@ -39,8 +39,11 @@ Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const R
         // input (or was damaged) must not stay listed as ok.
         const std::string why = done.stale(job.output, job.input, sink);
         job.keeps_output = why.empty();
+        // Out of date only when a line listed it: an output no manifest
+        // knows is merely in the way.
+        const bool listed = done.find(job.output) != nullptr;
         job.error = "output " + sink.describe(job.output) + " exists" +
-                    (why.empty() || why == "not done" ? "" : " but is out of date (" + why + ")") +
+                    (why.empty() || !listed ? "" : " but is out of date (" + why + ")") +
                     " (use --resume to skip finished inputs or --overwrite)";
       }
     }

@@ -2,6 +2,7 @@
 
 #include "../util.hpp"
 #include "atomic_file.hpp"
+#include "manifest.hpp"
 #include "manifest_entry.hpp"
 
 #include <nlohmann/json.hpp>
@@ -115,55 +116,49 @@ constexpr const char* kClearing = ".clearing";
 
 // Removes the outputs a journal (a manifest set aside) lists ok or
 // skipped, then the journal.
-void clear_journal(const fs::path& journal, const std::function<void(const std::string&)>& remove_output) {
+void clear_journal(const fs::path& outdir, const fs::path& journal) {
+  std::error_code ec;
   {
     std::ifstream is(journal);
     for (std::string line; std::getline(is, line);)
       if (auto e = ManifestEntry::parse(line); e && e->status != ManifestEntry::Status::error && inside(e->output))
-        remove_output(e->output);
+        fs::remove(outdir / e->output, ec);
   }
-  std::error_code ec;
   fs::remove(journal, ec);
-}
-
-std::vector<fs::path> journals(const fs::path& outdir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(outdir, ec)) {
-    const std::string name = f.path().filename().string();
-    if (name.rfind(".manifest", 0) == 0 && name.size() > std::strlen(kClearing) &&
-        name.compare(name.size() - std::strlen(kClearing), std::string::npos, kClearing) == 0)
-      out.push_back(f.path());
-  }
-  return out;
 }
 
 }  // namespace
 
-void clear_listed_outputs(const fs::path& outdir, const std::function<void(const std::string&)>& remove_output) {
-  finish_clearing(outdir, remove_output);
+void clear_listed_outputs(const fs::path& outdir) {
+  finish_clearing(outdir);
   // Each manifest is first set aside under a name no reader takes (one
   // rename), then its outputs removed: at every instant an ok line is
   // either in a manifest with its output in place, or in a journal that
   // the next run finishes (finish_clearing).
-  std::error_code ec;
   std::vector<fs::path> set_aside;
-  for (const auto& f : fs::directory_iterator(outdir, ec)) {
-    const std::string name = f.path().filename().string();
-    if (name.rfind("manifest", 0) != 0 || f.path().extension() != ".jsonl") continue;
-    std::error_code type_ec;
-    if (!f.is_regular_file(type_ec)) continue;
-    const fs::path journal = outdir / ("." + name + kClearing);
-    std::error_code mv_ec;
-    fs::rename(f.path(), journal, mv_ec);
-    if (mv_ec) throw Error("cannot set aside " + f.path().string() + ": " + mv_ec.message());
+  for (const auto& m : manifest_files(outdir)) {
+    std::string name = ".";  // appended, not "." + string: GCC 12 warns falsely (-Wrestrict, PR105651)
+    name += m.filename().string();
+    name += kClearing;
+    const fs::path journal = outdir / name;
+    std::error_code ec;
+    fs::rename(m, journal, ec);
+    if (ec) throw Error("cannot set aside " + m.string() + ": " + ec.message());
     set_aside.push_back(journal);
   }
-  for (const auto& j : set_aside) clear_journal(j, remove_output);
+  for (const auto& j : set_aside) clear_journal(outdir, j);
 }
 
-void finish_clearing(const fs::path& outdir, const std::function<void(const std::string&)>& remove_output) {
-  for (const auto& j : journals(outdir)) clear_journal(j, remove_output);
+void finish_clearing(const fs::path& outdir) {
+  std::error_code ec;
+  std::vector<fs::path> journals;
+  for (const auto& f : fs::directory_iterator(outdir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind(".manifest", 0) == 0 && name.size() > std::strlen(kClearing) &&
+        name.compare(name.size() - std::strlen(kClearing), std::string::npos, kClearing) == 0)
+      journals.push_back(f.path());
+  }
+  for (const auto& j : journals) clear_journal(outdir, j);
 }
 
 void store_provenance(const Pipeline& pipe, const fs::path& outdir) {

@@ -4,7 +4,6 @@
 #include <featpipe/featpipe.hpp>
 
 #include <filesystem>
-#include <functional>
 #include <string>
 
 namespace featpipe {
@@ -27,14 +26,13 @@ enum class ProvenanceState {
 ProvenanceState check_provenance(const Pipeline& pipe, const std::filesystem::path& outdir, bool overwrite);
 
 // Before replacing another pipeline's provenance: every output any manifest
-// of the folder (any shard's) lists as ok or skipped is removed by
-// `remove_output` (given the manifest's `output`), then the manifests, so
-// no feature of the other pipeline stays listed.
+// of the folder (any shard's) lists as ok or skipped is removed (only files
+// inside the folder), then the manifests, so no feature of the other
+// pipeline stays listed.
 // Killed midway, the manifests are already set aside as journals
 // (.NAME.clearing) that finish_clearing completes at the next run's start.
-void clear_listed_outputs(const std::filesystem::path& outdir,
-                          const std::function<void(const std::string&)>& remove_output);
-void finish_clearing(const std::filesystem::path& outdir, const std::function<void(const std::string&)>& remove_output);
+void clear_listed_outputs(const std::filesystem::path& outdir);
+void finish_clearing(const std::filesystem::path& outdir);
 
 // Writes the pipeline's provenance.json (temporary + rename).
 void store_provenance(const Pipeline& pipe, const std::filesystem::path& outdir);

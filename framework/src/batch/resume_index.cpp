@@ -1,5 +1,6 @@
 #include "resume_index.hpp"
 
+#include "manifest.hpp"
 #include "sink.hpp"
 
 #include <sys/stat.h>
@@ -13,13 +14,8 @@ namespace featpipe {
 
 ResumeIndex ResumeIndex::read(const std::string& outdir) {
   ResumeIndex index;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(outdir, ec)) {
-    const std::string name = f.path().filename().string();
-    if (name.rfind("manifest", 0) != 0 || f.path().extension() != ".jsonl") continue;
-    std::error_code type_ec;  // a device or FIFO named so (/dev/full) would be read forever
-    if (!f.is_regular_file(type_ec)) continue;
-    std::ifstream is(f.path());
+  for (const auto& file : manifest_files(outdir)) {
+    std::ifstream is(file);
     for (std::string line; std::getline(is, line);)
       if (auto e = ManifestEntry::parse(line)) index.add(*e);
   }

@@ -110,10 +110,7 @@ std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& 
     const std::string tmp = temporary_path(path, 0).string();
     auto m = std::make_unique<Manifest>(tmp, room);
     try {
-      clear_listed_outputs(dir, [&](const std::string& output) {
-        std::error_code ec;
-        fs::remove(dir / output, ec);
-      });
+      clear_listed_outputs(dir);
       store_provenance(pipe, dir);
       m->rename_to(path);
     } catch (...) {
@@ -175,10 +172,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   const ProvenanceState prov = check_provenance(pipe, o.outdir, o.overwrite);
   // An --overwrite killed while clearing another pipeline's outputs: done
   // now (after the check: a refused run changes nothing).
-  finish_clearing(o.outdir, [&](const std::string& output) {
-    std::error_code ec;
-    fs::remove(fs::path(o.outdir) / output, ec);
-  });
+  finish_clearing(o.outdir);
   std::unique_ptr<Manifest> manifest = open_manifest(pipe, o, prov, manifest_room(listed, po));
   // Read without --resume too: a refused output keeps its ok line only
   // while that line still holds (plan.cpp).
