@@ -5,7 +5,6 @@
 #include "options.hpp"
 #include "validate_report.hpp"
 
-#include <cstdio>
 #include <iostream>
 
 namespace featpipe::cli {
@@ -36,24 +35,7 @@ Action add_validate(CLI::App& app) {
       std::cout << validate_json(*pipe);
       return 0;
     }
-    std::cout << pipe->file() << ": '" << pipe->name() << "', " << count_text(pipe->steps().size(), "step") << "\n";
-    size_t k = 0;
-    size_t width = 0;
-    for (const auto& s : pipe->steps()) width = std::max(width, s.use.size() + (s.id.empty() ? 0 : s.id.size() + 3));
-    for (const auto& s : pipe->steps()) {
-      std::string label = s.use + (s.id.empty() ? "" : " (" + s.id + ")");
-      std::printf("  %zu  %-*s -> %s\n", ++k, static_cast<int>(width), label.c_str(), s.output.axes_text().c_str());
-      std::string d = params_flow(s.params_json);
-      if (!s.description.empty()) d += "\n" + s.description;
-      size_t pos = 0;
-      while (pos < d.size()) {
-        size_t nl = d.find('\n', pos);
-        if (nl == std::string::npos) nl = d.size();
-        std::printf("       %s\n", d.substr(pos, nl - pos).c_str());
-        pos = nl + 1;
-      }
-    }
-    std::cout << streaming_line(*pipe) << "\n";
+    std::cout << validate_text(*pipe);
     for (const auto& w : pipe->warnings()) std::cerr << "warning: " << w << "\n";
     std::cout << "ok\n";
     return 0;

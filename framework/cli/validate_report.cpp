@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <regex>
@@ -148,6 +149,29 @@ std::string validate_error_json(const std::string& message) {
     err = {{"file", m[1].str()}, {"line", std::stoi(m[2].str())}, {"col", std::stoi(m[3].str())}, {"message", m[4].str()}};
   }
   return json{{"ok", false}, {"error", err}}.dump(2) + "\n";
+}
+
+std::string validate_text(const Pipeline& pipe) {
+  const size_t n = pipe.steps().size();
+  std::string out = pipe.file() + ": '" + pipe.name() + "', " + std::to_string(n) + (n == 1 ? " step\n" : " steps\n");
+  size_t width = 0;
+  for (const auto& s : pipe.steps()) width = std::max(width, s.use.size() + (s.id.empty() ? 0 : s.id.size() + 3));
+  size_t k = 0;
+  for (const auto& s : pipe.steps()) {
+    std::string label = s.use + (s.id.empty() ? "" : " (" + s.id + ")");
+    label.resize(std::max(label.size(), width), ' ');
+    out += "  " + std::to_string(++k) + "  " + label + " -> " + s.output.axes_text() + "\n";
+    std::string d = params_flow(s.params_json);
+    if (!s.description.empty()) d += "\n" + s.description;
+    size_t pos = 0;
+    while (pos < d.size()) {
+      size_t nl = d.find('\n', pos);
+      if (nl == std::string::npos) nl = d.size();
+      out += "       " + d.substr(pos, nl - pos) + "\n";
+      pos = nl + 1;
+    }
+  }
+  return out + streaming_line(pipe) + "\n";
 }
 
 }  // namespace featpipe::cli

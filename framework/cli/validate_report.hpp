@@ -19,6 +19,11 @@ double frame_rate(const Pipeline& pipe);
 // "streaming: ..." (no trailing newline): whether, latency, frame rate.
 std::string streaming_line(const Pipeline& pipe);
 
+// What `featpipe validate` prints for a pipeline that loads (before its
+// warnings and "ok"): the steps with their shapes and resolved parameters,
+// then the streaming line. Also Python's Pipeline.describe().
+std::string validate_text(const Pipeline& pipe);
+
 std::string validate_json(const Pipeline& pipe);
 // A load error as {"ok": false, "error": {file, line, col, message}}; the
 // location fields are null when the message carries none.
