@@ -43,10 +43,13 @@ class MapIterator {
       py::gil_scoped_release nogil;
       std::unique_lock lock(m_);
       ready_.wait(lock, [&] { return results_[next_].done || stopping_; });
-      if (!results_[next_].done) next_ = paths_.size();  // closed: the rest is not computed
-      else r = std::move(results_[next_]);
-      results_[next_] = Result{};  // its memory goes with the item
-      ++next_;
+      if (results_[next_].done) {
+        r = std::move(results_[next_]);
+        results_[next_] = Result{};  // its memory goes with the item
+        ++next_;
+      } else {
+        next_ = paths_.size();  // closed: the rest is not computed
+      }
       room_.notify_all();
     }
     if (!r.done) throw py::stop_iteration();
@@ -54,6 +57,15 @@ class MapIterator {
     py::object item = py::module_::import("featpipe._types").attr("Item");
     if (r.error) return item(path, py::none(), input_error(*r.error, path));
     return item(path, to_numpy(std::move(r.features)), py::none());
+  }
+
+  // No more items: the workers stop, results not handed out are dropped.
+  void close() {
+    stop();
+    std::lock_guard lock(m_);
+    next_ = paths_.size();
+    results_.clear();
+    results_.shrink_to_fit();
   }
 
   void stop() {
@@ -117,7 +129,7 @@ void bind_map(py::module_& m) {
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &MapIterator::next)
       .def("__len__", &MapIterator::size)
-      .def("close", &MapIterator::stop, "stops the workers (also when the iterator is dropped)");
+      .def("close", &MapIterator::close, "stops the workers and ends the iteration (dropping the iterator stops them too)");
 }
 
 }  // namespace featpipe::python

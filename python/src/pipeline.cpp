@@ -122,7 +122,11 @@ py::array PyPipeline::call(const py::object& x, std::optional<double> sample_rat
   }
   if (layout != "hwc" && layout != "chw") throw py::value_error("layout must be 'hwc' or 'chw', got '" + layout + "'");
   py::array a = py::array::ensure(x);
-  if (!a) throw py::type_error("a pipeline takes a path (str, os.PathLike) or an array (numpy, or anything np.asarray takes)");
+  if (!a || a.ndim() == 0) {
+    PyErr_Clear();
+    throw py::type_error("a pipeline takes a path (str, os.PathLike) or an array (numpy, or anything np.asarray "
+                         "takes); got " + py::str(py::type::of(x).attr("__name__")).cast<std::string>());
+  }
   Tensor in;
   switch (input.kind) {
     case InputKind::audio:
@@ -236,8 +240,12 @@ pipe(whole signal) whatever the buffer sizes.)")
                              "only once the input's sample rate is)")
       .def_property_readonly("frame_rate", [](const PyPipeline& p) { return none_if_nan(cli::frame_rate(*p.pipe)); },
                              "output frames per second (None: no time axis, or it depends on the input)")
-      .def_property_readonly("streamable", [](const PyPipeline& p) { return !p.pipe->batch_only_step().has_value(); },
-                             "whether stream() works: no step needs the whole input")
+      .def_property_readonly(
+          "streamable",
+          [](const PyPipeline& p) {
+            return !p.pipe->batch_only_step() && p.pipe->steps().front().output.stream_axis >= 0;
+          },
+          "whether stream() works: the first step gives a time axis and no step needs the whole input")
       .def_property_readonly("reads_files", [](const PyPipeline& p) { return p.pipe->has_source(); },
                              "whether the first step reads files")
       .def_property_readonly("extensions", [](const PyPipeline& p) { return p.pipe->extensions(); },
@@ -245,7 +253,7 @@ pipe(whole signal) whatever the buffer sizes.)")
       .def_property_readonly("warnings", [](const PyPipeline& p) { return p.pipe->warnings(); },
                              "what loads but deserves a look, as `featpipe validate` warns")
       .def_property_readonly("steps",
-                             [](const PyPipeline& p) { return from_json(cli::validate_json(*p.pipe))["steps"]; },
+                             [](const PyPipeline& p) -> py::object { return from_json(cli::validate_json(*p.pipe))["steps"]; },
                              "each step as a dict: stage, resolved parameters, output axes and shape, streaming")
       .def_property_readonly("provenance", [](const PyPipeline& p) { return from_json(p.pipe->provenance_json()); },
                              "what `featpipe run` writes to provenance.json: version, pipeline hash, plugins")
