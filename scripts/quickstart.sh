@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The README's first command: install what is missing (Debian packages),
-# build, and run the bundled pipelines on samples/ into out/.
+# build, make `import featpipe` work for python3, and run the bundled
+# pipelines on samples/ into out/ (and once from Python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
+scripts/python-path.sh
 fp=build/bin/featpipe
 run() {  # pipeline, inputs, output folder
   echo "== featpipe run $1 $2 -o $3"
@@ -26,3 +28,16 @@ for m in sorted(pathlib.Path("out").glob("*/manifest.jsonl")):
     first = np.load(m.parent / ok[0]["output"]) if ok else None
     print(f"  {m.parent}: {len(ok)}/{len(lines)} ok; {ok[0]['output']}: shape {first.shape} axes {ok[0]['axes']}" if ok else f"  {m.parent}: none ok")
 PY
+echo
+echo "The same pipeline from Python (any folder, Debian's python3):"
+root=$PWD
+(cd / && /usr/bin/python3 - "$root/pipelines/speech-logmel.yaml" "$root/samples/audio/speech_espeak_16k.wav" "$root/out/speech-logmel/speech_espeak_16k.wav.npy" <<'PY'
+import sys, numpy as np, featpipe as fp
+pipe = fp.Pipeline(sys.argv[1])
+x = pipe(sys.argv[2])
+same = np.array_equal(x, np.load(sys.argv[3]))
+print(f"  fp.Pipeline('speech-logmel.yaml')('speech_espeak_16k.wav'): shape {x.shape} axes {pipe.axes}; "
+      f"{'identical to' if same else 'DIFFERENT FROM'} featpipe run's .npy")
+sys.exit(0 if same else 1)
+PY
+)
