@@ -9,7 +9,9 @@ Every fenced block of the "A short tour" section is taken in order:
           samples/ and a link build -> BUILD_DIR; HOME is the folder too,
           so `~/featpipe` is a fresh prefix; /usr/bin leads PATH, so
           `python3` is Debian's, with numpy);
-  python  run by /usr/bin/python3 in the folder;
+  python  run by /usr/bin/python3 in the folder, with BUILD_DIR/python on
+          its path (what scripts/python-path.sh arranges after the README's
+          first command);
   cpp     compiled against the build (a block with main() is linked and
           run; a plugin's class is compiled to an object file);
   none    an output shown in the README: right after an sh block (blank
@@ -91,7 +93,11 @@ def main(src, build, cxx):
             elif kind == "python":
                 path = os.path.join(work, f"block{n + 1}.py")
                 open(path, "w").write(body)
-                run(["/usr/bin/python3", path], work, env, what)
+                py_env = dict(env, PYTHONPATH=os.path.join(build, "python"))
+                for kv in os.environ.get("FEATPIPE_PY_ENV", "").split():  # sanitizer runtimes
+                    k, v = kv.split("=", 1)
+                    py_env[k] = v
+                run(["/usr/bin/python3", path], work, py_env, what)
             elif kind == "cpp":
                 path = os.path.join(work, f"block{n + 1}.cpp")
                 open(path, "w").write(body)
