@@ -62,8 +62,10 @@ class InputError(Error):
     as `featpipe run` reports it.
     """
 
-    def __init__(self, text: str, input: str = "<array>"):
-        super().__init__(f"{input}: {text}")
+    def __init__(self, text: str, input: Optional[str] = None):
+        # Without `input` (e.g. re-raised from a DataLoader worker, which
+        # passes the whole message) the text stands alone.
+        super().__init__(text if input is None else f"{input}: {text}")
         self.text = text
         self.input = input
         self.step: Optional[int] = None

@@ -24,7 +24,8 @@ struct Result {
 class MapIterator {
  public:
   MapIterator(std::shared_ptr<PyPipeline> pipe, std::vector<std::string> paths, int jobs, int prefetch)
-      : pipe_(std::move(pipe)), paths_(std::move(paths)), results_(paths_.size()),
+      : item_(py::module_::import("featpipe._types").attr("Item")),
+        pipe_(std::move(pipe)), paths_(std::move(paths)), results_(paths_.size()),
         window_(static_cast<size_t>(prefetch > 0 ? prefetch : 4 * jobs)) {
     if (jobs < 1) throw py::value_error("jobs must be at least 1, got " + std::to_string(jobs));
     const size_t n = std::min(static_cast<size_t>(jobs), paths_.size());
@@ -54,9 +55,8 @@ class MapIterator {
     }
     if (!r.done) throw py::stop_iteration();
     const std::string& path = paths_[next_ - 1];
-    py::object item = py::module_::import("featpipe._types").attr("Item");
-    if (r.error) return item(path, py::none(), input_error(*r.error, path));
-    return item(path, to_numpy(std::move(r.features)), py::none());
+    if (r.error) return item_(path, py::none(), input_error(*r.error, path));
+    return item_(path, to_numpy(std::move(r.features)), py::none());
   }
 
   // No more items: the workers stop, results not handed out are dropped.
@@ -105,6 +105,7 @@ class MapIterator {
     }
   }
 
+  py::object item_;  // featpipe.Item
   std::shared_ptr<PyPipeline> pipe_;
   std::vector<std::string> paths_;
   std::vector<Result> results_;

@@ -50,6 +50,10 @@ def test_dataset_from_a_path_with_transform_and_a_bad_file(media, tmp_path):
     assert torch.equal(x, torch.from_numpy(pipeline("kaldi-fbank")(media["mono16k"])) * 2)
     with pytest.raises(fp.InputError, match="bad.wav"):
         ds[1]
+    # Under workers, the DataLoader re-raises it, still an InputError naming the file.
+    dl = DataLoader(ds, batch_size=1, num_workers=2, collate_fn=pad_collate)
+    with pytest.raises(fp.InputError, match="bad.wav"):
+        list(dl)
     with pytest.raises(ValueError, match="labels"):
         FeatureDataset(ds.pipeline, [media["mono16k"]], labels=[1, 2])
 
