@@ -23,6 +23,16 @@ def test_audio_array_equals_file(media, name, key):
     assert got.shape == want.shape and want.shape[0] > 10
 
 
+def test_results_are_independent_writable_arrays(media):
+    pipe = pipeline("speech-logmel")
+    a, b = pipe(media["mono16k"]), pipe(media["mono16k"])
+    assert a.flags.writeable and a.flags.c_contiguous and a.dtype == np.float32
+    keep = b.copy()
+    a[:] = 0  # a later call, or writing to one result, leaves the others alone
+    pipe(media["stereo48k"])
+    assert np.array_equal(b, keep) and not np.shares_memory(a, b)
+
+
 def test_audio_float_forms_of_int16_equal_the_file(media):
     pipe = pipeline("speech-logmel")
     rate, s = wavfile.read(media["stereo48k"])

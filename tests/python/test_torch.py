@@ -65,3 +65,14 @@ def test_pad_collate_other_axis_and_mistakes():
     assert bool((out[0, :, 4:] == -1).all()) and bool((out[1] == 2).all())
     with pytest.raises(ValueError, match="axis 0"):
         pad_collate([torch.ones(3, 4), torch.ones(2, 5)], axis=1)
+
+
+def test_cnn_pipeline_in_forked_workers_after_the_parent_ran_it():
+    # OpenCV DNN ran in the parent before the fork; the workers' results
+    # must still equal the parent's (no deadlock, no stale state).
+    pipe = pipeline("image-embedding")
+    files = sorted((SAMPLES / "images").glob("*.jpg")) * 3
+    want = torch.stack([torch.from_numpy(pipe(f)) for f in files])
+    dl = DataLoader(FeatureDataset(pipe, files), batch_size=2, num_workers=2, multiprocessing_context="fork")
+    got = torch.cat(list(dl))
+    assert torch.equal(got, want)
