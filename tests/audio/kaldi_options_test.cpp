@@ -1,0 +1,88 @@
+// The Kaldi options that torchaudio cannot check (parity_test.cpp checks
+// the rest against torchaudio.compliance.kaldi): seeded dither, and the
+// refusals of VTLN and MFCC settings Kaldi refuses.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "audio_support.hpp"
+
+namespace featpipe::test {
+namespace {
+
+Tensor signal(int64_t n, double amp) {
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) x[static_cast<size_t>(k)] = static_cast<float>(amp * std::sin(0.05 * static_cast<double>(k)));
+  return tensor({n}, {"time"}, x, {{"sample_rate", 16000.0}});
+}
+
+Tensor fbank(const std::string& with, const Tensor& in) {
+  return run_tensor_steps("  - use: audio.fbank\n    with: {" + with + "}\n", in, "time");
+}
+
+std::string error_of(const std::string& steps, const Tensor& in) {
+  try {
+    run_tensor_steps(steps, in, "time");
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(KaldiOptions, DitherIsReproducibleBySeed) {
+  const Tensor x = signal(8000, 0.01);
+  const Tensor plain = fbank("", x);
+  EXPECT_EQ(fbank("dither: 0, seed: 5", x).data, plain.data) << "dither 0 must be off whatever the seed";
+  const Tensor a = fbank("dither: 1, seed: 5", x);
+  EXPECT_EQ(fbank("dither: 1, seed: 5", x).data, a.data) << "the same seed must give the same features";
+  EXPECT_NE(fbank("dither: 1, seed: 6", x).data, a.data) << "another seed must give other noise";
+  EXPECT_NE(a.data, plain.data) << "dither 1 must change the features";
+}
+
+// Kaldi adds dither · N(0, 1) to each 16-bit-scaled sample. On digital
+// silence the raw log-energy after DC removal is then log(d² · χ²₃₉₉),
+// whose mean is log(d²) + log(2) + ψ(399/2) ≈ log(399 d²) − 0.0025; its
+// standard deviation over 98 frames is ~0.007.
+TEST(KaldiOptions, DitherHasKaldisScale) {
+  const Tensor silence = tensor({16000}, {"time"}, std::vector<float>(16000, 0.0f), {{"sample_rate", 16000.0}});
+  for (double d : {1.0, 10.0}) {
+    SCOPED_TRACE(d);
+    const Tensor f = fbank("use_energy: true, energy_floor: 0, seed: 11, dither: " + std::to_string(d), silence);
+    const int64_t frames = f.shape[0], cols = f.shape[1];
+    ASSERT_EQ(frames, 98);
+    double mean = 0;
+    for (int64_t t = 0; t < frames; ++t) mean += f.data[static_cast<size_t>(t * cols)];
+    mean /= static_cast<double>(frames);
+    EXPECT_NEAR(mean, std::log(399.0 * d * d) - 0.0025, 0.03);
+  }
+}
+
+TEST(KaldiOptions, KaldiRefusalsNameTheParameter) {
+  const Tensor x = signal(4000, 0.3);
+  // vtln_low must lie between low_freq and high_freq (MelBanks' check).
+  std::string e = error_of("  - use: audio.fbank\n    with: {vtln_warp: 1.1, vtln_low: 9000}\n", x);
+  EXPECT_NE(e.find("vtln_low"), std::string::npos) << e;
+  e = error_of("  - use: audio.kaldi_mfcc\n    with: {vtln_warp: 0.9, vtln_high: 50}\n", x);
+  EXPECT_NE(e.find("vtln_high"), std::string::npos) << e;
+  // Without warping Kaldi ignores the VTLN cutoffs, and so does featpipe.
+  EXPECT_EQ(error_of("  - use: audio.fbank\n    with: {vtln_low: 9000}\n", x), "");
+  e = error_of("  - use: audio.kaldi_mfcc\n    with: {num_ceps: 24}\n", x);
+  EXPECT_NE(e.find("num_ceps must be <= num_mel_bins"), std::string::npos) << e;
+}
+
+// With use_energy and htk_compat, Kaldi's MFCC is the same row rotated: C0
+// (the energy) moves from first to last, nothing else changes.
+TEST(KaldiOptions, HtkCompatMovesTheEnergyLast) {
+  const Tensor x = signal(4000, 0.3);
+  const Tensor a = run_tensor_steps("  - use: audio.kaldi_mfcc\n", x, "time");
+  const Tensor b = run_tensor_steps("  - use: audio.kaldi_mfcc\n    with: {htk_compat: true}\n", x, "time");
+  ASSERT_EQ(a.shape, b.shape);
+  const int64_t cols = a.shape[1];
+  for (int64_t t = 0; t < a.shape[0]; ++t)
+    for (int64_t k = 0; k < cols; ++k)
+      ASSERT_EQ(b.data[static_cast<size_t>(t * cols + (k + cols - 1) % cols)], a.data[static_cast<size_t>(t * cols + k)]);
+}
+
+}  // namespace
+}  // namespace featpipe::test
