@@ -48,7 +48,8 @@ class Fbank final : public KaldiStage {
   static KaldiFrontend frontend(const sdk::Params& p) {
     using E = KaldiFrontend::Energy;
     const E e = !p.b("use_energy") ? E::none : p.b("raw_energy") ? E::raw : E::windowed;
-    return KaldiFrontend(KaldiFrameOptions::from(p), e, p.f("energy_floor"), p.b("use_power"));
+    return KaldiFrontend(KaldiFrameOptions::from(p), e, p.f("energy_floor"),
+                         p.b("use_power") ? KaldiFrontend::Spectrum::power : KaldiFrontend::Spectrum::magnitude);
   }
 
   int64_t width() const override { return mel_.num_bins + (use_energy_ ? 1 : 0); }

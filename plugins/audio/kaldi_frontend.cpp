@@ -109,7 +109,7 @@ void KaldiFrontend::build(double rate) {
   shift_ = shift;
   padded_ = padded;
   fft_ = std::make_unique<RealFft>(padded);
-  power_.resize(static_cast<size_t>(padded / 2 + 1));
+  power_.resize(static_cast<size_t>(spectrum_ == Spectrum::packed_fft ? padded : padded / 2 + 1));
   FramerConfig fc;
   fc.length = size;
   fc.hop = shift;
@@ -199,10 +199,19 @@ double KaldiFrontend::frame(const float* x, size_t channel) {
   if (energy_ == Energy::windowed) le = log_energy(buf, padded_);
   fft_->run();
   const fftwf_complex* X = fft_->output();
-  const int64_t bins = padded_ / 2 + 1;
-  for (int64_t k = 0; k < bins; ++k) {
+  const int64_t half = padded_ / 2;
+  if (spectrum_ == Spectrum::packed_fft) {  // Kaldi's RealFft layout
+    power_[0] = X[0][0];
+    power_[1] = X[half][0];
+    for (int64_t k = 1; k < half; ++k) {
+      power_[static_cast<size_t>(2 * k)] = X[k][0];
+      power_[static_cast<size_t>(2 * k + 1)] = X[k][1];
+    }
+    return le;
+  }
+  for (int64_t k = 0; k <= half; ++k) {
     const float p = X[k][0] * X[k][0] + X[k][1] * X[k][1];
-    power_[static_cast<size_t>(k)] = use_power_ ? p : std::sqrt(p);
+    power_[static_cast<size_t>(k)] = spectrum_ == Spectrum::power ? p : std::sqrt(p);
   }
   return le;
 }

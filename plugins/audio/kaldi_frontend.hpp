@@ -106,10 +106,13 @@ std::vector<double> kaldi_window(const std::string& type, int64_t length, double
 class KaldiFrontend {
  public:
   // energy: none (not needed), raw (before pre-emphasis and window) or
-  // windowed; floor: the energy floor (not log; 0: none).
+  // windowed; floor: the energy floor (not log; 0: none). spectrum: |X|²
+  // or |X| per bin (padded/2 + 1 values), or the FFT itself in Kaldi's
+  // packed layout (padded values: re 0, re N/2, then re k, im k).
   enum class Energy { none, raw, windowed };
-  KaldiFrontend(const KaldiFrameOptions& o, Energy energy, double energy_floor, bool use_power = true)
-      : o_(o), energy_(energy), energy_floor_(energy_floor), use_power_(use_power) {}
+  enum class Spectrum { power, magnitude, packed_fft };
+  KaldiFrontend(const KaldiFrameOptions& o, Energy energy, double energy_floor, Spectrum spectrum = Spectrum::power)
+      : o_(o), energy_(energy), energy_floor_(energy_floor), spectrum_(spectrum) {}
 
   // Builds the window, FFT and framing for a sample rate (idempotent).
   void build(double rate);
@@ -118,11 +121,12 @@ class KaldiFrontend {
   int64_t shift() const { return shift_; }    // samples between frames
   int64_t padded() const { return padded_; }  // FFT size
   int64_t bins() const { return padded_ / 2 + 1; }
+  int64_t values() const { return spectrum_ == Spectrum::packed_fft ? padded_ : bins(); }  // per frame
   int64_t total_frames(int64_t n) const;      // frames of an input of n samples
 
   void reset();  // a new input: framers and dither restart
 
-  // on_frame(channel, const float* spectrum, double log_energy). Returns
+  // on_frame(channel, const float* spectrum (values()), double log_energy). Returns
   // the frames made per channel.
   template <class F>
   int64_t push(const float* x, int64_t channels, int64_t n, F&& on_frame) {
@@ -156,7 +160,7 @@ class KaldiFrontend {
   KaldiFrameOptions o_;
   Energy energy_;
   double energy_floor_;
-  bool use_power_;
+  Spectrum spectrum_;
   double rate_ = -1;
   int64_t size_ = 0, shift_ = 0, padded_ = 0;
   std::vector<float> window_, power_;

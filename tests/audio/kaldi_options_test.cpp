@@ -1,9 +1,12 @@
 // The Kaldi options that torchaudio cannot check (parity_test.cpp checks
-// the rest against torchaudio.compliance.kaldi): seeded dither, and the
-// refusals of VTLN and MFCC settings Kaldi refuses.
+// the rest against torchaudio.compliance.kaldi): seeded dither, the
+// spectrogram's raw FFT, and the refusals of VTLN and MFCC settings Kaldi
+// refuses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "audio_support.hpp"
@@ -82,6 +85,37 @@ TEST(KaldiOptions, HtkCompatMovesTheEnergyLast) {
   for (int64_t t = 0; t < a.shape[0]; ++t)
     for (int64_t k = 0; k < cols; ++k)
       ASSERT_EQ(b.data[static_cast<size_t>(t * cols + (k + cols - 1) % cols)], a.data[static_cast<size_t>(t * cols + k)]);
+}
+
+// return_raw_fft: Kaldi's packed layout [re 0, re N/2, re 1, im 1, ...] of
+// the forward DFT Σ x[n] e^{−2πimn/N} (matrix-functions.h). Its power is
+// the log spectrogram that parity_test.cpp checks against torchaudio, and
+// a sine at bin 8 (no window, no pre-emphasis, a 512-sample frame) lands
+// on −i·A·N/2 there.
+TEST(KaldiOptions, RawFftIsKaldisPackedLayout) {
+  const Tensor x = signal(4000, 0.3);
+  const Tensor raw = run_tensor_steps("  - use: audio.kaldi_spectrogram\n    with: {return_raw_fft: true}\n", x, "time");
+  const Tensor logp = run_tensor_steps("  - use: audio.kaldi_spectrogram\n", x, "time");
+  ASSERT_EQ(raw.shape, (std::vector<int64_t>{logp.shape[0], 512}));
+  EXPECT_EQ(raw.axes.back(), "fft");
+  const float eps = std::numeric_limits<float>::epsilon();
+  for (int64_t t = 0; t < raw.shape[0]; ++t) {
+    const float* r = raw.data.data() + t * 512;
+    const float* l = logp.data.data() + t * 257;
+    for (int64_t k = 1; k < 256; ++k)
+      ASSERT_NEAR(std::log(std::max(r[2 * k] * r[2 * k] + r[2 * k + 1] * r[2 * k + 1], eps)), l[k], 1e-5) << t << " " << k;
+    ASSERT_NEAR(std::log(std::max(r[1] * r[1], eps)), l[256], 1e-5) << "Nyquist, frame " << t;
+  }
+  std::vector<float> s(512);
+  for (size_t n = 0; n < s.size(); ++n) s[n] = static_cast<float>(0.5 * std::sin(2.0 * M_PI * 8.0 * static_cast<double>(n) / 512.0));
+  const Tensor one = run_tensor_steps(
+      "  - use: audio.kaldi_spectrogram\n    with: {return_raw_fft: true, frame_length: 32, window_type: rectangular, "
+      "preemphasis_coefficient: 0, remove_dc_offset: false}\n",
+      tensor({512}, {"time"}, s, {{"sample_rate", 16000.0}}), "time");
+  ASSERT_EQ(one.shape, (std::vector<int64_t>{1, 512}));
+  const double want = -0.5 * 32768.0 * 256.0;
+  EXPECT_NEAR(one.data[17], want, 1e-3 * std::abs(want)) << "im of bin 8";
+  EXPECT_NEAR(one.data[16], 0.0, 1e-3 * std::abs(want)) << "re of bin 8";
 }
 
 }  // namespace

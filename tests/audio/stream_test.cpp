@@ -135,6 +135,7 @@ TEST(AudioStream, KaldiStagesChunkInvariant) {
                          x, spec, 0, 0);
   expect_chunk_invariant({"audio.kaldi_spectrogram", {}}, x, spec, 0, 0);
   expect_chunk_invariant({"audio.kaldi_spectrogram", {{"snip_edges", "false"}, {"window_type", "sine"}}}, x, spec, 0, 0);
+  expect_chunk_invariant({"audio.kaldi_spectrogram", {{"return_raw_fft", "true"}}}, x, spec, 0, 0);
   expect_chunk_invariant({"audio.fbank", {{"dither", "1"}, {"seed", "7"}, {"use_energy", "true"}}}, x, spec, 0, 0);
   const npy::Array st = noise({2, 3000}, 2);
   const sdk::Spec spec2 = spec_of({{"channel", 2}, {"time", -1}}, 1);
