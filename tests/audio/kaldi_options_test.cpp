@@ -9,6 +9,8 @@
 #include <limits>
 #include <numeric>
 
+#include <nlohmann/json.hpp>
+
 #include "audio_support.hpp"
 
 namespace featpipe::test {
@@ -116,6 +118,77 @@ TEST(KaldiOptions, RawFftIsKaldisPackedLayout) {
   const double want = -0.5 * 32768.0 * 256.0;
   EXPECT_NEAR(one.data[17], want, 1e-3 * std::abs(want)) << "im of bin 8";
   EXPECT_NEAR(one.data[16], 0.0, 1e-3 * std::abs(want)) << "re of bin 8";
+}
+
+// Kaldi's defaults, from its option structs (feature-window.h,
+// mel-computations.h, feature-fbank.h, feature-mfcc.h,
+// feature-spectrogram.h) and compute-*-feats' --vtln-warp.
+const nlohmann::json kFrameDefaults = {
+    {"frame_length", 25.0}, {"frame_shift", 10.0}, {"dither", 1.0}, {"preemphasis_coefficient", 0.97},
+    {"remove_dc_offset", true}, {"window_type", "povey"}, {"round_to_power_of_two", true}, {"blackman_coeff", 0.42},
+    {"snip_edges", true}};
+const nlohmann::json kMelDefaults = {{"num_mel_bins", 23}, {"low_freq", 20.0}, {"high_freq", 0.0},
+                                     {"vtln_low", 100.0}, {"vtln_high", -500.0}, {"vtln_warp", 1.0}};
+
+nlohmann::json kaldi_defaults(const std::string& stage) {
+  nlohmann::json d = kFrameDefaults;
+  if (stage != "audio.kaldi_spectrogram") d.update(kMelDefaults);
+  if (stage == "audio.fbank")
+    d.update({{"use_energy", false}, {"energy_floor", 0.0}, {"raw_energy", true}, {"htk_compat", false},
+              {"use_log_fbank", true}, {"use_power", true}});
+  if (stage == "audio.kaldi_mfcc")
+    d.update({{"num_ceps", 13}, {"use_energy", true}, {"energy_floor", 0.0}, {"raw_energy", true},
+              {"cepstral_lifter", 22.0}, {"htk_compat", false}});
+  if (stage == "audio.kaldi_spectrogram")
+    d.update({{"energy_floor", 0.0}, {"raw_energy", true}, {"return_raw_fft", false}});
+  return d;
+}
+
+nlohmann::json params_of(const Pipeline& p, const std::string& stage) {
+  for (const StepInfo& s : p.steps())
+    if (s.use == stage) return nlohmann::json::parse(s.params_json);
+  ADD_FAILURE() << "no step " << stage;
+  return {};
+}
+
+// Every Kaldi option of the stage is there; the values differ from Kaldi's
+// only where `differs` says (featpipe-only options: `seed`).
+void expect_kaldi_options(const nlohmann::json& got, const std::string& stage, const nlohmann::json& differs) {
+  SCOPED_TRACE(stage);
+  const nlohmann::json want = kaldi_defaults(stage);
+  for (const auto& [key, value] : want.items()) {
+    ASSERT_TRUE(got.contains(key)) << "Kaldi's option " << key << " is missing";
+    if (differs.contains(key))
+      EXPECT_EQ(got[key], differs[key]) << key;
+    else
+      EXPECT_EQ(got[key], value) << key << " differs from Kaldi's default";
+  }
+  for (const auto& [key, value] : got.items())
+    EXPECT_TRUE(want.contains(key) || key == "seed") << key << " is not a Kaldi option";
+}
+
+// The stages' own defaults: Kaldi's but dither 0 and energy_floor 1
+// (torchaudio's), documented on each parameter.
+TEST(KaldiOptions, StagesHaveKaldisOptionsAndDefaults) {
+  for (const char* stage : {"audio.fbank", "audio.kaldi_mfcc", "audio.kaldi_spectrogram"}) {
+    LoadOptions opts;
+    TensorSpec in;
+    in.axes = {"time"};
+    in.shape = {-1};
+    in.stream_axis = 0;
+    in.attrs = {{"sample_rate", 16000.0}};
+    opts.input = in;
+    const auto p = Pipeline::parse(std::string("featpipe: 1\nname: k\nstages:\n  - use: ") + stage + "\n", "k.yaml",
+                                   source_dir().string(), opts);
+    expect_kaldi_options(params_of(*p, stage), stage, {{"dither", 0.0}, {"energy_floor", 1.0}});
+  }
+}
+
+// The shipped kaldi-fbank.yaml is compute-fbank-feats --num-mel-bins=80
+// --dither=0: every other option at Kaldi's default.
+TEST(KaldiOptions, KaldiFbankPipelineIsComputeFbankFeatsDefaults) {
+  const auto p = Pipeline::load((source_dir() / "pipelines" / "kaldi-fbank.yaml").string());
+  expect_kaldi_options(params_of(*p, "audio.fbank"), "audio.fbank", {{"num_mel_bins", 80}, {"dither", 0.0}});
 }
 
 }  // namespace
