@@ -191,5 +191,11 @@ TEST(KaldiOptions, KaldiFbankPipelineIsComputeFbankFeatsDefaults) {
   expect_kaldi_options(params_of(*p, "audio.fbank"), "audio.fbank", {{"num_mel_bins", 80}, {"dither", 0.0}});
 }
 
+// And kaldi-mfcc.yaml is compute-mfcc-feats --dither=0.
+TEST(KaldiOptions, KaldiMfccPipelineIsComputeMfccFeatsDefaults) {
+  const auto p = Pipeline::load((source_dir() / "pipelines" / "kaldi-mfcc.yaml").string());
+  expect_kaldi_options(params_of(*p, "audio.kaldi_mfcc"), "audio.kaldi_mfcc", {{"dither", 0.0}});
+}
+
 }  // namespace
 }  // namespace featpipe::test
