@@ -28,7 +28,7 @@ class Fbank final : public KaldiStage {
   static constexpr const char* kExample = "- use: audio.fbank\n  with: {num_mel_bins: 80}";
   // FbankOptions: Kaldi's defaults, but energy_floor (see its doc).
   static constexpr std::array<fp_param_desc, 6> kOwnParams = {
-      sdk::Param::Float("energy_floor", "1.0").range(0, 1e30).doc(FEATPIPE_KALDI_ENERGY_FLOOR_DOC),
+      sdk::Param::Float("energy_floor", "1.0").range(0, 1e30).doc(kEnergyFloorDoc),
       sdk::Param::Bool("use_energy", "false").doc("add the log energy as the first column"),
       sdk::Param::Bool("raw_energy", "true").doc("energy before pre-emphasis and window"),
       sdk::Param::Bool("htk_compat", "false").doc("energy as the last column instead of the first"),

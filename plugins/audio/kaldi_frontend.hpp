@@ -72,9 +72,9 @@ inline constexpr std::array<fp_param_desc, 6> kMelParams = {
 // dithers by default, so its frames never have zero energy; without dither
 // (featpipe's default) Kaldi's docs advise a floor of 1 or 0.1. Only frames
 // of energy < 1 (16-bit digital silence) differ; set 0 for Kaldi's value.
-#define FEATPIPE_KALDI_ENERGY_FLOOR_DOC                                                                \
-  "floor on the energy (not log); 0: none (Kaldi's default is 0 with dither 1; featpipe's, as "         \
-  "torchaudio's, 1: its dither is off by default)"
+inline constexpr const char* kEnergyFloorDoc =
+    "floor on the energy (not log); 0: none (Kaldi's default is 0 with dither 1; featpipe's, as torchaudio's, 1: "
+    "its dither is off by default)";
 
 struct KaldiFrameOptions {
   double frame_ms, shift_ms;

@@ -38,7 +38,7 @@ class KaldiMfcc final : public KaldiStage {
       sdk::Param::Float("cepstral_lifter", "22.0").range(0, 1e6)
           .doc("lifter Q: coefficient i scaled by 1 + Q/2·sin(πi/Q); 0: none"),
       sdk::Param::Bool("use_energy", "true").doc("the frame's log energy replaces C0"),
-      sdk::Param::Float("energy_floor", "1.0").range(0, 1e30).doc(FEATPIPE_KALDI_ENERGY_FLOOR_DOC),
+      sdk::Param::Float("energy_floor", "1.0").range(0, 1e30).doc(kEnergyFloorDoc),
       sdk::Param::Bool("raw_energy", "true").doc("energy before pre-emphasis and window"),
       sdk::Param::Bool("htk_compat", "false")
           .doc("C0 (or the energy) last instead of first; C0 scaled by √2 when not the energy, as HTK"),

@@ -29,7 +29,7 @@ class KaldiSpectrogram final : public KaldiStage {
   static constexpr const char* kExample = "- use: audio.kaldi_spectrogram\n  with: {frame_length: 25}";
   // SpectrogramOptions: Kaldi's defaults, but energy_floor (see its doc).
   static constexpr std::array<fp_param_desc, 3> kOwnParams = {
-      sdk::Param::Float("energy_floor", "1.0").range(0, 1e30).doc(FEATPIPE_KALDI_ENERGY_FLOOR_DOC),
+      sdk::Param::Float("energy_floor", "1.0").range(0, 1e30).doc(kEnergyFloorDoc),
       sdk::Param::Bool("raw_energy", "true").doc("energy (bin 0) before pre-emphasis and window"),
       sdk::Param::Bool("return_raw_fft", "false")
           .doc("the FFT itself, N values per frame in Kaldi's packed layout (re 0, re N/2, re 1, im 1, ...), "
