@@ -17,13 +17,19 @@
 //     at least the first min_window frames (latency only at the start);
 //     with center true, W frames around t (shifted at the edges). A window
 //     of one frame normalizes to 0 with norm_vars, as torchaudio.
+//   - stats FILE: fixed (global) statistics from Kaldi's compute-cmvn-stats
+//     or WeNet's global_cmvn JSON (cmvn_stats.hpp), as apply-cmvn with a
+//     global stats file and WeNet's GlobalCMVN apply them. Frame-wise:
+//     streams.
 // Defaults differ from Kaldi on purpose: norm_vars is true here (the stage
 // is named CMVN); Kaldi's apply-cmvn and apply-cmvn-sliding default to
 // --norm-vars=false, so set `norm_vars: false` to reproduce Kaldi recipes.
+#include "cmvn_stats.hpp"
 #include "dsp.hpp"
 #include "stages.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 namespace featpipe::audio {
 namespace {
@@ -156,7 +162,8 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
   static constexpr const char* kName = "norm.cmvn";
   static constexpr const char* kDoc =
       "mean (and variance) normalization over frames per feature: per utterance (window null, as Kaldi "
-      "apply-cmvn) or sliding (as apply-cmvn-sliding ≡ torchaudio.functional.sliding_window_cmn)";
+      "apply-cmvn) or sliding (as apply-cmvn-sliding ≡ torchaudio.functional.sliding_window_cmn), or global "
+      "from a statistics file (Kaldi's cmvn.ark, WeNet's global_cmvn)";
   static constexpr const char* kExample = "- use: norm.cmvn\n  with: {window: 300}";
   static constexpr fp_param_desc kParams[] = {
       sdk::Param::Int("window", "null").nullable().range(1, 1e9).unit("frames")
@@ -166,6 +173,9 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
       sdk::Param::Bool("center", "false").doc("sliding: window centered on the frame (else to its left)"),
       sdk::Param::Bool("norm_means", "true").doc("subtract the mean"),
       sdk::Param::Bool("norm_vars", "true").doc("divide by the standard deviation (Kaldi's default is false)"),
+      sdk::Param::Path("stats", "null").nullable()
+          .doc("global statistics instead of the input's: Kaldi compute-cmvn-stats output (binary or text; one "
+               "matrix or a one-entry archive) or WeNet's global_cmvn JSON; streams"),
   };
 
   explicit Cmvn(const sdk::Params& p)
@@ -173,13 +183,22 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
         min_window_(p.i("min_window")),
         center_(p.b("center")),
         means_(p.b("norm_means")),
-        vars_(p.b("norm_vars")) {}
+        vars_(p.b("norm_vars")) {
+    if (!p.is_null("stats")) {
+      check(p.is_null("window"), "window", "stats gives fixed statistics and window sliding ones: use one of them");
+      stats_ = read_cmvn_stats(p.s("stats"));
+      stats_path_ = p.s("stats");
+      for (double& v : stats_.var) v = 1.0 / std::sqrt(v);  // now the inverse standard deviation
+    }
+  }
 
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     check(in.rank() >= 2, nullptr, "norm.cmvn takes features [..., frame, feature], got ", in.axes_text());
     width_ = in.dim(in.rank() - 1);  // -1 until data (e.g. after tensor.load)
     info.hop = in.stream_axis() >= 0 ? 1.0 : 0.0;
-    if (window_ == 0) {
+    if (global()) {
+      check_width(width_);
+    } else if (window_ == 0) {
       info.whole_input = 1;
       info.whole_input_reason = "window is null (statistics of the whole utterance): set `window: N` frames (a sliding window) to stream";
     } else {
@@ -195,6 +214,21 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
     if (in.shape[in.rank - 1] != width_) {
       check(sliding_.empty(), nullptr, "norm.cmvn: the feature size changed within one input");
       width_ = in.shape[in.rank - 1];
+    }
+    if (global()) {
+      check_width(width_);
+      const int64_t rows = leading_count(in, 1);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* x = in.data + r * width_;
+        for (int64_t f = 0; f < width_; ++f) {
+          double v = x[f];
+          if (means_) v -= stats_.mean[static_cast<size_t>(f)];
+          if (vars_) v *= stats_.var[static_cast<size_t>(f)];
+          x[f] = static_cast<float>(v);
+        }
+      }
+      out = in;
+      return;
     }
     if (window_ == 0) {  // `in` is the whole utterance (whole_input)
       utterance(in);
@@ -215,13 +249,21 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
 
   void flush(fp_tensor& out) override {
     out = fp_tensor{};
-    if (window_ == 0 || sliding_.empty()) return;
+    if (global() || window_ == 0 || sliding_.empty()) return;
     out_.clear();
     for (Sliding& s : sliding_) s.flush(out_);
     finish(out);
   }
 
  private:
+  bool global() const { return !stats_.mean.empty(); }
+
+  void check_width(int64_t width) const {
+    check(width < 0 || width == static_cast<int64_t>(stats_.mean.size()), nullptr, "norm.cmvn: the statistics of '",
+          std::filesystem::path(stats_path_).filename().string(), "' have ", stats_.mean.size(),
+          " features, the input ", width);
+  }
+
   void finish(fp_tensor& out) {
     const int64_t channels = static_cast<int64_t>(sliding_.size());
     out = shape_;
@@ -259,6 +301,8 @@ class Cmvn final : public sdk::Stage, public sdk::StageDefaults {
 
   int64_t window_, min_window_;
   bool center_, means_, vars_;
+  CmvnStats stats_;  // global statistics (stats: FILE); var holds 1/std
+  std::string stats_path_;
   int64_t width_ = 0;
   std::vector<Sliding> sliding_;
   std::vector<float> out_;

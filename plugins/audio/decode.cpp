@@ -157,7 +157,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
  public:
   static constexpr const char* kName = "audio.decode";
   static constexpr const char* kDoc =
-      "decodes audio with libsndfile to float in [-1, 1]; mono = mean of channels; resamples with libsoxr "
+      "decodes audio with libsndfile to float in [-1, 1]; mono = mean of channels (or `channel` alone); resamples with libsoxr "
       "(very high quality) when sample_rate differs from the file's";
   static constexpr const char* kExample = "- use: audio.decode\n  with: {sample_rate: 16000}";
   static constexpr const char* kExtensions = "wav flac ogg oga opus mp3 aiff aif aifc au snd caf w64 rf64";
@@ -166,6 +166,9 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       sdk::Param::Int("sample_rate", "null").nullable().range(1, 1e7).unit("Hz")
           .doc("output sample rate; null keeps the file's"),
       sdk::Param::Bool("mono", "true").doc("mix channels down to their mean ([time]); false keeps [channel, time]"),
+      sdk::Param::Int("channel", "null").nullable().range(0, 1023)
+          .doc("take this channel alone (0: the first), as Kaldi's --channel, instead of the mean; a file with "
+               "fewer channels fails"),
       sdk::Param::Choice("resample_quality", "vhq", "vhq|hq|mq|lq")
           .doc("libsoxr recipe; lower ones shorten a live stream's resampling delay (vhq: ~77 ms at 48 kHz) "
                "at some accuracy"),
@@ -175,7 +178,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
 
   explicit Decode(const sdk::Params& p)
       : rate_(p.is_null("sample_rate") ? 0.0 : static_cast<double>(p.i("sample_rate"))), mono_(p.b("mono")),
-        recipe_(soxr_recipe(p.s("resample_quality"))), max_duration_(p.f("max_duration")) {}
+        channel_(p.is_null("channel") ? -1 : p.i("channel")), recipe_(soxr_recipe(p.s("resample_quality"))),
+        max_duration_(p.f("max_duration")) {
+    check(channel_ < 0 || mono_, "channel", "channel picks one channel ([time]): it cannot be used with mono: false");
+  }
 
   sdk::Spec configure(const sdk::Spec& in, fp_stream_info& info) override {
     info.hop = 1.0;
@@ -189,6 +195,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     const double in_rate = in.attr("sample_rate");
     check(!(in_rate <= 0), nullptr, "the input's sample_rate must be positive, got ", in_rate);
     const int64_t channels = in.rank() == 2 ? in.dim(0) : 1;
+    check(channel_ < 0 || (channels >= 0 && channel_ < channels), "channel", "channel ", channel_,
+          " asks for channel ", channel_ + 1, " (counted from 0) of an input of ", channels, " channel(s)");
     double rate = rate_ > 0 ? rate_ : in_rate;
     if (rate_ > 0 && std::isfinite(in_rate) && in_rate != rate_) {
       info.hop = in_rate / rate_;
@@ -234,6 +242,8 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
           "' is ", sdk::cat(static_cast<double>(info.frames) / info.samplerate), " s long (", info.frames, " frames at ",
           info.samplerate, " Hz), over max_duration (", max_duration_, " s)");
     check_not_truncated(f.get(), name);
+    check(channel_ < info.channels, nullptr, "'", name, "' has ", info.channels, " channel(s); channel: ", channel_,
+          " asks for channel ", channel_ + 1, " (counted from 0)");
 
     // Read interleaved frames in blocks; planar per channel (or the mean).
     const int ch = info.channels;
@@ -272,7 +282,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       if (got <= 0) break;
       check_block(block.data(), got, ch, total, name);
       for (int c = 0; c < out_ch; ++c) planes[static_cast<size_t>(c)].reserve(static_cast<size_t>(total + got));
-      if (mono_) {
+      if (channel_ >= 0) {  // Kaldi's --channel: one channel as it is
+        auto& p = planes[0];
+        for (sf_count_t t = 0; t < got; ++t) p.push_back(block[static_cast<size_t>(t * ch + channel_)]);
+      } else if (mono_) {
         auto& p = planes[0];
         const float inv = 1.0f / static_cast<float>(ch);
         for (sf_count_t t = 0; t < got; ++t) {
@@ -338,7 +351,16 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check_finite(in.data, n * ch, "the input");
     const float* x = in.data;
     int64_t out_ch = ch;
-    if (mono_ && ch > 1) {  // mean of channels
+    if (channel_ >= 0) {  // one row of [channel, time], as it is
+      check(channel_ < ch, nullptr, "channel ", channel_, " asks for channel ", channel_ + 1,
+            " (counted from 0) of an input of ", ch, " channel(s)");
+      x = in.data + channel_ * n;
+      out_ch = 1;
+      if (!resampler_) {
+        out = sdk::view(in.data + channel_ * n, {n});
+        return;
+      }
+    } else if (mono_ && ch > 1) {  // mean of channels
       mix_.assign(static_cast<size_t>(n), 0.0f);
       for (int64_t c = 0; c < ch; ++c)
         for (int64_t t = 0; t < n; ++t) mix_[static_cast<size_t>(t)] += in.data[c * n + t];
@@ -439,6 +461,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
 
   double rate_;  // 0: keep the input's
   bool mono_;
+  int64_t channel_;  // -1: the mean (mono) or every channel
   unsigned long recipe_;  // libsoxr quality recipe
   double max_duration_;   // seconds; longer files are refused
   bool file_mode_ = false, emitted_ = false;

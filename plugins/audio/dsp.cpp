@@ -17,7 +17,7 @@ using sdk::check;
 std::string canonical_window(std::string_view name) {
   if (name == "hanning") return "hann";
   if (name == "rect") return "rectangular";
-  for (std::string_view known : {"hann", "hamming", "povey", "blackman", "rectangular"})
+  for (std::string_view known : {"hann", "hamming", "povey", "blackman", "rectangular", "sine"})
     if (name == known) return std::string(name);
   throw sdk::Error(sdk::cat("unknown window '", name, "'; the audio stages take ", kWindowChoices), "window");
 }
@@ -31,7 +31,9 @@ std::vector<double> make_window(const std::string& name, int64_t length, bool pe
   for (int64_t n = 0; n < length; ++n) {
     const double c = std::cos(two_pi * static_cast<double>(n) / m);
     double v;
-    if (kind == "hann" || kind == "povey") {
+    if (kind == "sine") {
+      v = std::sin(std::numbers::pi * static_cast<double>(n) / m);
+    } else if (kind == "hann" || kind == "povey") {
       v = 0.5 - 0.5 * c;
       if (kind == "povey") v = std::pow(v, 0.85);
     } else if (kind == "hamming") {
@@ -265,34 +267,6 @@ std::vector<double> torch_mel_fbanks(int64_t n_freqs, double f_min, double f_max
       const double up = (hi - f) / (hi - mid);
       const double v = std::max(0.0, std::min(down, up));
       fb[static_cast<size_t>(m * n_freqs + k)] = v * enorm;
-    }
-  }
-  return fb;
-}
-
-std::vector<double> kaldi_mel_banks(int64_t num_bins, int64_t padded, double sample_freq, double low_freq,
-                                    double high_freq) {
-  const double nyquist = 0.5 * sample_freq;
-  if (high_freq <= 0.0) high_freq += nyquist;
-  check(low_freq >= 0.0 && low_freq < nyquist, "low_freq", "low_freq must be in [0, ", nyquist, "), got ",
-        low_freq);
-  check(high_freq > 0.0 && high_freq <= nyquist, "high_freq", "high_freq must be in (0, ", nyquist,
-        "] (or <= 0: offset from the Nyquist frequency), got ", high_freq);
-  check(low_freq < high_freq, "low_freq", "low_freq must be below high_freq, got ", low_freq, " >= ",
-        high_freq);
-  const int64_t num_fft_bins = padded / 2;
-  const double fft_bin_width = sample_freq / static_cast<double>(padded);
-  auto mel = [](double f) { return 1127.0 * std::log(1.0 + f / 700.0); };
-  const double mel_lo = mel(low_freq), mel_hi = mel(high_freq);
-  const double delta = (mel_hi - mel_lo) / static_cast<double>(num_bins + 1);
-  const int64_t cols = num_fft_bins + 1;
-  std::vector<double> fb(static_cast<size_t>(num_bins * cols), 0.0);
-  for (int64_t b = 0; b < num_bins; ++b) {
-    const double left = mel_lo + b * delta, center = mel_lo + (b + 1.0) * delta, right = mel_lo + (b + 2.0) * delta;
-    for (int64_t k = 0; k < num_fft_bins; ++k) {
-      const double m = mel(fft_bin_width * static_cast<double>(k));
-      const double up = (m - left) / (center - left), down = (right - m) / (right - center);
-      fb[static_cast<size_t>(b * cols + k)] = std::max(0.0, std::min(up, down));
     }
   }
   return fb;

@@ -208,11 +208,6 @@ class Bands {
 std::vector<double> torch_mel_fbanks(int64_t n_freqs, double f_min, double f_max, int64_t n_mels,
                                      double sample_rate, bool slaney_norm, bool slaney_scale);
 
-// Kaldi's mel banks (torchaudio.compliance.kaldi.get_mel_banks) as
-// [num_bins, padded/2 + 1] (Nyquist column zero), in double.
-std::vector<double> kaldi_mel_banks(int64_t num_bins, int64_t padded, double sample_freq, double low_freq,
-                                    double high_freq);
-
 // Leading (batch) elements of a tensor whose last `trailing` axes are the
 // stage's own: product of the other dims.
 inline int64_t leading_count(const fp_tensor& t, int trailing) {

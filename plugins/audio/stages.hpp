@@ -14,6 +14,8 @@ fp_stage_desc db_stage();           // audio.db
 fp_stage_desc mfcc_stage();         // audio.mfcc
 fp_stage_desc deltas_stage();       // audio.deltas
 fp_stage_desc fbank_stage();        // audio.fbank
+fp_stage_desc kaldi_mfcc_stage();   // audio.kaldi_mfcc
+fp_stage_desc kaldi_spectrogram_stage();  // audio.kaldi_spectrogram
 fp_stage_desc cmvn_stage();         // norm.cmvn
 
 }  // namespace featpipe::audio

@@ -105,7 +105,7 @@ TEST(AudioCli, StageExamplesRun) {
       {"audio.decode", ""},           {"audio.preemphasis", decode},        {"audio.stft", decode},
       {"audio.fbank", decode},        {"audio.mel", decode + stft},         {"audio.db", decode + stft + mel},
       {"audio.mfcc", decode + stft + mel + "  - use: audio.db\n"}, {"audio.deltas", decode + fbank},
-      {"norm.cmvn", decode + fbank}};
+      {"norm.cmvn", decode + fbank},  {"audio.kaldi_mfcc", decode},     {"audio.kaldi_spectrogram", decode}};
   const auto examples = audio_stage_examples();
   EXPECT_EQ(examples.size(), before.size());
   for (const auto& [name, example] : examples) {

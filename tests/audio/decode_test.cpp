@@ -36,6 +36,18 @@ double peak_hz(const fs::path& file) {
   return 10.0 * static_cast<double>(std::max_element(mean.begin(), mean.end()) - mean.begin());
 }
 
+// Bad files: each error names the file and says what is wrong.
+void expect_error(const fs::path& p, const std::string& steps, const std::vector<std::string>& words) {
+  try {
+    run_file_steps(steps, p);
+    ADD_FAILURE() << p << " was accepted";
+  } catch (const std::exception& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(p.filename().string()), std::string::npos) << msg;
+    for (const auto& w : words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
+  }
+}
+
 struct Format {
   const char* name;
   const char* ext;
@@ -109,6 +121,56 @@ TEST(AudioDecode, StereoMonoIsTheMeanAndChannelsCanBeKept) {
   EXPECT_EQ(spec.shape[0], 2);
 }
 
+// Kaldi's --channel: one channel as it is, in file mode (a 3-channel file
+// made by sox), in push mode and through resampling; a file with fewer
+// channels fails by name.
+TEST(AudioDecode, ChannelPicksOneChannel) {
+  if (run_shell("command -v sox").exit_code != 0) GTEST_SKIP() << "sox not installed";
+  TempDir tmp;
+  const fs::path p = tmp / "three.wav";
+  const auto made = run_shell("sox -n -r 16000 -b 16 -c 3 " + quote(p.string()) +
+                              " synth 0.5 sine 300 sine 700 sine 1100 gain -6");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const Tensor all = run_file_steps(kDecode + "    with: {mono: false}\n", p);
+  ASSERT_EQ(all.shape[0], 3);
+  const int64_t n = all.shape[1];
+  EXPECT_NE(std::vector<float>(all.data.begin(), all.data.begin() + n),
+            std::vector<float>(all.data.begin() + n, all.data.begin() + 2 * n)) << "sox made equal channels";
+  for (int64_t c = 0; c < 3; ++c) {
+    SCOPED_TRACE(c);
+    const Tensor one = run_file_steps(kDecode + "    with: {channel: " + std::to_string(c) + "}\n", p);
+    ASSERT_EQ(one.shape, std::vector<int64_t>{n});
+    EXPECT_EQ(one.data, std::vector<float>(all.data.begin() + c * n, all.data.begin() + (c + 1) * n));
+    // The same row pushed as [channel, time].
+    const Tensor pushed = run_tensor_steps(kDecode + "    with: {channel: " + std::to_string(c) + "}\n",
+                                           tensor({3, n}, {"channel", "time"}, all.data, {{"sample_rate", 16000.0}}),
+                                           "time");
+    EXPECT_EQ(pushed.data, one.data);
+  }
+  // Resampled: the channel's own samples resampled, as with every channel kept.
+  const Tensor up = run_file_steps(kDecode + "    with: {channel: 2, sample_rate: 32000}\n", p);
+  const Tensor up_all = run_file_steps(kDecode + "    with: {mono: false, sample_rate: 32000}\n", p);
+  const int64_t m = up_all.shape[1];
+  ASSERT_EQ(up.shape, std::vector<int64_t>{m});
+  EXPECT_LE(max_abs_diff(up.data, std::vector<float>(up_all.data.begin() + 2 * m, up_all.data.end())), 1e-6);
+  expect_error(p, kDecode + "    with: {channel: 3}\n", {"has 3 channel(s)", "channel: 3"});
+  // Kaldi's features of one channel: audio.fbank after channel: 1 is the
+  // fbank of that channel of [channel, time].
+  const Tensor fb1 = run_file_steps(kDecode + "    with: {channel: 1}\n  - use: audio.fbank\n", p);
+  const Tensor fb = run_file_steps(kDecode + "    with: {mono: false}\n  - use: audio.fbank\n", p);
+  ASSERT_EQ(fb.shape[0], 3);
+  const size_t rows = fb1.data.size();
+  EXPECT_EQ(fb1.data, std::vector<float>(fb.data.begin() + static_cast<std::ptrdiff_t>(rows),
+                                         fb.data.begin() + static_cast<std::ptrdiff_t>(2 * rows)));
+  // channel with mono: false is refused at load.
+  try {
+    run_file_steps(kDecode + "    with: {channel: 0, mono: false}\n", p);
+    ADD_FAILURE() << "channel with mono: false was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot be used with mono: false"), std::string::npos) << e.what();
+  }
+}
+
 TEST(AudioDecode, ResamplesWithSoxr) {
   TempDir tmp;
   // A 1 kHz tone at 48 kHz and 8 kHz resampled to 16 kHz is the 1 kHz tone
@@ -157,18 +219,6 @@ TEST(AudioDecode, PushModeMatchesFileMode) {
                                       "time");
   EXPECT_EQ(one.shape, std::vector<int64_t>{100});
   EXPECT_EQ(one.axes, std::vector<std::string>{"time"});
-}
-
-// Bad files: each error names the file and says what is wrong.
-void expect_error(const fs::path& p, const std::string& steps, const std::vector<std::string>& words) {
-  try {
-    run_file_steps(steps, p);
-    ADD_FAILURE() << p << " was accepted";
-  } catch (const std::exception& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(p.filename().string()), std::string::npos) << msg;
-    for (const auto& w : words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
-  }
 }
 
 void write_bytes(const fs::path& p, const std::string& bytes) {

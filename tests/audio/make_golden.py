@@ -47,6 +47,22 @@ window as the last column (htk_compat), no DC removal, no pre-emphasis,
 (use_log_fbank False, hanning, snip_edges False; tolerance 1e-4·max|ref| as
 for mel energies).
 
+Kaldi's programs (each on every signal, the kaldi_mfcc one committed, the
+others live only): kaldi_mfcc = kaldi.mfcc(32768·x, use_energy=True) with
+everything else at Kaldi's defaults (compute-mfcc-feats; energy_floor 1 as
+featpipe's), kaldi_mfcc_htk (htk_compat without energy: C0 last ×√2; 40
+bins, 20 cepstra, lifter 30, hamming, snip_edges False), kaldi_mfcc_energy
+(htk_compat with the windowed energy, no floor, sine window, 100 Hz to
+Nyquist − 400 Hz), fbank_vtln09 / fbank_vtln10 / fbank_vtln11 (40 bins,
+vtln_warp 0.9 / 1.0 / 1.1, vtln_low 200, vtln_high −800), kaldi_mfcc_vtln
+(vtln_warp 0.95), fbank_sine, kaldi_spectrogram = kaldi.spectrogram(32768·x)
+and kaldi_spectrogram_options (windowed energy, no floor, sine window, 20 ms
+frames unpadded, snip_edges False). torchaudio has no sine window: it is
+added as Kaldi's (sin(πn/(N−1)), feature-window.cc) to torchaudio's window
+function. A stereo 48 kHz file (samples/audio/stereo_48k.flac, both
+channels, live only) gets the Kaldi stages per channel, as [channel, frame,
+...] (featpipe: audio.decode {mono: false}).
+
 To stay within the data budget the committed set leaves out speech/stft,
 speech/mel_slaney, speech/logmel and the all-zero silence/stft, mel,
 mel_slaney (--full, used by the live test, keeps everything), and CMVN is
@@ -89,11 +105,13 @@ N_SYNTH = 4000  # 0.25 s
 # Variants recomputed by the live test only (the committed set keeps
 # preemphasis for the noise signal alone).
 LIVE_ONLY = ("preemphasis", "stft_hamming_mag", "stft_blackman_nocenter", "stft_povey", "db_magnitude",
-             "fbank_options", "fbank_linear")
+             "fbank_options", "fbank_linear", "kaldi_mfcc_htk", "kaldi_mfcc_energy", "fbank_vtln09", "fbank_vtln10",
+             "fbank_vtln11", "kaldi_mfcc_vtln", "fbank_sine", "kaldi_spectrogram", "kaldi_spectrogram_options")
 CMVN_COLS = 20  # CMVN is tested on the first 20 fbank columns (data budget)
 
 SYNTH = ["tone", "chirp", "noise", "silence", "clipped"]
 REAL = {"speech": os.path.join(ROOT, "samples", "audio", "front_center_16k.wav")}
+STEREO = os.path.join(ROOT, "samples", "audio", "stereo_48k.flac")
 
 
 def make_signals():
@@ -120,6 +138,43 @@ def read_wav(path):
 def kaldi_eps_float32():
     # See the module doc: Kaldi's log floor is float32's epsilon.
     kaldi._get_epsilon = lambda device, dtype: torch.tensor(np.finfo(np.float32).eps, device=device, dtype=dtype)
+
+
+_torchaudio_window = kaldi._feature_window_function
+
+
+def _window_with_sine(window_type, window_size, blackman_coeff, device, dtype):
+    if window_type == "sine":  # Kaldi's (feature-window.cc); torchaudio lacks it
+        n = torch.arange(window_size, device=device, dtype=dtype)
+        return torch.sin(math.pi * n / (window_size - 1))
+    return _torchaudio_window(window_type, window_size, blackman_coeff, device, dtype)
+
+
+kaldi._feature_window_function = _window_with_sine
+
+
+def kaldi_stages(w, sr):
+    """The Kaldi programs' references for one channel w (tensor, in [-1, 1])."""
+    kaldi_eps_float32()
+    x = (32768.0 * w)[None]
+    out = {}
+    out["kaldi_mfcc"] = kaldi.mfcc(x, sample_frequency=sr, dither=0.0, use_energy=True)
+    out["kaldi_mfcc_htk"] = kaldi.mfcc(x, sample_frequency=sr, dither=0.0, htk_compat=True, use_energy=False,
+                                       num_mel_bins=40, num_ceps=20, cepstral_lifter=30.0, window_type="hamming",
+                                       snip_edges=False)
+    out["kaldi_mfcc_energy"] = kaldi.mfcc(x, sample_frequency=sr, dither=0.0, htk_compat=True, use_energy=True,
+                                          raw_energy=False, energy_floor=0.0, window_type="sine", low_freq=100.0,
+                                          high_freq=-400.0)
+    for name, warp in (("fbank_vtln09", 0.9), ("fbank_vtln10", 1.0), ("fbank_vtln11", 1.1)):
+        out[name] = kaldi.fbank(x, sample_frequency=sr, dither=0.0, num_mel_bins=40, vtln_warp=warp, vtln_low=200.0,
+                                vtln_high=-800.0)
+    out["kaldi_mfcc_vtln"] = kaldi.mfcc(x, sample_frequency=sr, dither=0.0, use_energy=True, vtln_warp=0.95)
+    out["fbank_sine"] = kaldi.fbank(x, sample_frequency=sr, dither=0.0, num_mel_bins=40, window_type="sine")
+    out["kaldi_spectrogram"] = kaldi.spectrogram(x, sample_frequency=sr, dither=0.0)
+    out["kaldi_spectrogram_options"] = kaldi.spectrogram(x, sample_frequency=sr, dither=0.0, raw_energy=False,
+                                                         energy_floor=0.0, window_type="sine", frame_length=20.0,
+                                                         round_to_power_of_two=False, snip_edges=False)
+    return out
 
 
 def stages(x, dtype):
@@ -150,6 +205,7 @@ def stages(x, dtype):
                                        high_freq=-500.0, use_power=False, energy_floor=0.0)
     out["fbank_linear"] = kaldi.fbank((32768.0 * w)[None], num_mel_bins=23, dither=0.0, use_log_fbank=False,
                                       window_type="hanning", snip_edges=False)
+    out.update(kaldi_stages(w, SR))
     out["preemphasis"] = torch.cat([w[:1], w[1:] - 0.97 * w[:-1]])
     # Window/padding/power variants of the spectrogram.
     mag = T.Spectrogram(n_fft=400, win_length=300, hop_length=100, window_fn=torch.hann_window, power=1.0,
@@ -235,6 +291,10 @@ BASE = {  # spec §7: (kind, bound)
     "stft": ("rel", 1e-4), "mel": ("rel", 1e-4), "mel_slaney": ("rel", 1e-4),
     "db": ("abs", 1e-3), "logmel": ("abs", 1e-3), "mfcc": ("abs", 1e-3),
     "fbank": ("abs", 1e-3), "fbank_nosnip": ("abs", 1e-3),
+    "kaldi_mfcc": ("abs", 1e-3), "kaldi_mfcc_htk": ("abs", 1e-3), "kaldi_mfcc_energy": ("abs", 1e-3),
+    "fbank_vtln09": ("abs", 1e-3), "fbank_vtln10": ("abs", 1e-3), "fbank_vtln11": ("abs", 1e-3),
+    "kaldi_mfcc_vtln": ("abs", 1e-3), "fbank_sine": ("abs", 1e-3),
+    "kaldi_spectrogram": ("abs", 1e-3), "kaldi_spectrogram_options": ("abs", 1e-3),
     "deltas": ("one", 1e-5), "cmvn": ("one", 1e-5), "cmvn_sliding": ("one", 1e-5), "cmvn_center": ("one", 1e-5),
 }
 
@@ -259,6 +319,25 @@ def golden_for(x):
     for k, v in ref.items():
         err32 = float(np.abs(f32[k] - v).max()) if np.isfinite(f32[k]).all() else 0.0
         res[k] = v.astype(np.float32) if k not in ("deltas_in",) else v
+        res["tol_" + k] = np.float64(tolerance(k, v, err32))
+        res["ref64_max_" + k] = np.float64(np.abs(v).max())
+    return res
+
+
+def golden_stereo(path):
+    """The Kaldi stages per channel of a multi-channel file: [channel, frame, ...]."""
+    w, sr = torchaudio.load(path)  # float32, int16 / 32768 as libsndfile reads it
+
+    def per_channel(dtype):
+        torch.set_default_dtype(dtype)
+        chans = [kaldi_stages(w[c].to(dtype), sr) for c in range(w.shape[0])]
+        return {k: np.stack([ch[k].detach().double().numpy() for ch in chans]) for k in chans[0]}
+
+    ref, f32 = per_channel(torch.float64), per_channel(torch.float32)
+    res = {}
+    for k, v in ref.items():
+        err32 = float(np.abs(f32[k] - v).max())
+        res[k] = v.astype(np.float32)
         res["tol_" + k] = np.float64(tolerance(k, v, err32))
         res["ref64_max_" + k] = np.float64(np.abs(v).max())
     return res
@@ -344,6 +423,8 @@ def main():
             stage = lambda key: key.removeprefix("tol_").removeprefix("ref64_max_")
             g = {k: v for k, v in g.items() if stage(k) not in drop}
         save(args.out, name, g, lines)
+    if args.full:  # multi-channel: live only (data budget)
+        save(args.out, "stereo", golden_stereo(STEREO), lines)
     save(args.out, "resample", resample_refs(args.full), lines)
     with open(os.path.join(args.out, "tolerances.txt"), "w") as f:
         f.write("# signal stage tolerance max|ref64|  (resample: signal name D 0), from make_golden.py\n")

@@ -48,6 +48,27 @@ std::string steps_for(const std::string& stage) {
   if (stage == "fbank_linear")
     return kDecode +
            "  - use: audio.fbank\n    with: {use_log_fbank: false, window_type: hanning, snip_edges: false}\n";
+  // Kaldi's programs (make_golden.py's kaldi_stages).
+  if (stage == "kaldi_mfcc") return kDecode + "  - use: audio.kaldi_mfcc\n";
+  if (stage == "kaldi_mfcc_htk")
+    return kDecode +
+           "  - use: audio.kaldi_mfcc\n    with: {htk_compat: true, use_energy: false, num_mel_bins: 40, num_ceps: 20, "
+           "cepstral_lifter: 30, window_type: hamming, snip_edges: false}\n";
+  if (stage == "kaldi_mfcc_energy")
+    return kDecode +
+           "  - use: audio.kaldi_mfcc\n    with: {htk_compat: true, raw_energy: false, energy_floor: 0, "
+           "window_type: sine, low_freq: 100, high_freq: -400}\n";
+  for (const auto& [name, warp] : {std::pair{"fbank_vtln09", "0.9"}, {"fbank_vtln10", "1.0"}, {"fbank_vtln11", "1.1"}})
+    if (stage == name)
+      return kDecode + "  - use: audio.fbank\n    with: {num_mel_bins: 40, vtln_warp: " + warp +
+             ", vtln_low: 200, vtln_high: -800}\n";
+  if (stage == "kaldi_mfcc_vtln") return kDecode + "  - use: audio.kaldi_mfcc\n    with: {vtln_warp: 0.95}\n";
+  if (stage == "fbank_sine") return kDecode + "  - use: audio.fbank\n    with: {num_mel_bins: 40, window_type: sine}\n";
+  if (stage == "kaldi_spectrogram") return kDecode + "  - use: audio.kaldi_spectrogram\n";
+  if (stage == "kaldi_spectrogram_options")
+    return kDecode +
+           "  - use: audio.kaldi_spectrogram\n    with: {raw_energy: false, energy_floor: 0, window_type: sine, "
+           "frame_length: 20, round_to_power_of_two: false, snip_edges: false}\n";
   if (stage == "deltas") return "  - use: audio.deltas\n    with: {order: 2, win_length: 5}\n";
   if (stage == "cmvn") return "  - use: norm.cmvn\n";
   if (stage == "cmvn_sliding") return "  - use: norm.cmvn\n    with: {window: 50, min_window: 20, center: false}\n";
@@ -57,6 +78,7 @@ std::string steps_for(const std::string& stage) {
 }
 
 fs::path input_of(const std::string& signal) {
+  if (signal == "stereo") return source_dir() / "samples" / "audio" / "stereo_48k.flac";
   if (signal == "speech") return source_dir() / "samples" / "audio" / "front_center_16k.wav";
   return source_dir() / "tests" / "audio" / "data" / (signal + ".wav");
 }
@@ -79,6 +101,9 @@ Tensor ours(const fs::path& dir, const std::string& signal, const std::string& s
     npy::Array f = npy::read((dir / signal / "fbank.npy").string());
     return run_tensor_steps(steps, from_golden(f, 20, "mel"), "frame");
   }
+  if (signal == "stereo")  // every channel at the file's rate: [channel, frame, ...]
+    return run_file_steps("  - use: audio.decode\n    with: {mono: false}\n" + steps.substr(kDecode.size()),
+                          input_of(signal));
   return run_file_steps(steps, input_of(signal));
 }
 

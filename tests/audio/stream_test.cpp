@@ -81,6 +81,9 @@ TEST(AudioStream, FramingFuzz) {
       {"audio.fbank", {{"num_mel_bins", "10"}, {"frame_length", "4"}, {"frame_shift", "1"}}},
       {"audio.fbank", {{"num_mel_bins", "10"}, {"frame_length", "4"}, {"frame_shift", "1"}, {"snip_edges", "false"}}},
       {"audio.fbank", {{"num_mel_bins", "10"}, {"frame_length", "4"}, {"frame_shift", "5"}, {"snip_edges", "false"}}},
+      {"audio.kaldi_mfcc", {{"num_mel_bins", "10"}, {"num_ceps", "5"}, {"frame_length", "4"}, {"frame_shift", "1"},
+                            {"snip_edges", "false"}}},
+      {"audio.kaldi_spectrogram", {{"frame_length", "4"}, {"frame_shift", "3"}}},
   };
   std::mt19937 rng(42);
   const sdk::Spec spec = spec_of({{"time", -1}}, 0);
@@ -119,6 +122,25 @@ TEST(AudioStream, FbankChunkInvariant) {
   expect_chunk_invariant({"audio.fbank", {{"num_mel_bins", "40"}}}, x, spec, 0, 0);
   expect_chunk_invariant({"audio.fbank", {{"num_mel_bins", "40"}, {"snip_edges", "false"}, {"use_energy", "true"}}}, x,
                          spec, 0, 0);
+}
+
+// audio.kaldi_mfcc and audio.kaldi_spectrogram, VTLN, the sine window and
+// seeded dither (its noise follows the frames, so chunking cannot move it;
+// start() restarts it), on one and two channels.
+TEST(AudioStream, KaldiStagesChunkInvariant) {
+  const npy::Array x = noise({6000}, 3);
+  const sdk::Spec spec = spec_of({{"time", -1}}, 0);
+  expect_chunk_invariant({"audio.kaldi_mfcc", {}}, x, spec, 0, 0);
+  expect_chunk_invariant({"audio.kaldi_mfcc", {{"htk_compat", "true"}, {"snip_edges", "false"}, {"vtln_warp", "0.9"}}},
+                         x, spec, 0, 0);
+  expect_chunk_invariant({"audio.kaldi_spectrogram", {}}, x, spec, 0, 0);
+  expect_chunk_invariant({"audio.kaldi_spectrogram", {{"snip_edges", "false"}, {"window_type", "sine"}}}, x, spec, 0, 0);
+  expect_chunk_invariant({"audio.kaldi_spectrogram", {{"return_raw_fft", "true"}}}, x, spec, 0, 0);
+  expect_chunk_invariant({"audio.fbank", {{"dither", "1"}, {"seed", "7"}, {"use_energy", "true"}}}, x, spec, 0, 0);
+  const npy::Array st = noise({2, 3000}, 2);
+  const sdk::Spec spec2 = spec_of({{"channel", 2}, {"time", -1}}, 1);
+  expect_chunk_invariant({"audio.kaldi_mfcc", {{"dither", "2"}, {"seed", "3"}}}, st, spec2, 1, 1);
+  expect_chunk_invariant({"audio.kaldi_spectrogram", {}}, st, spec2, 1, 1);
 }
 
 TEST(AudioStream, PreemphasisChunkInvariant) {

@@ -14,7 +14,9 @@ namespace {
 
 // (stage, its window parameter)
 const std::vector<std::pair<std::string, std::string>> kWindowStages = {{"audio.stft", "window"},
-                                                                        {"audio.fbank", "window_type"}};
+                                                                        {"audio.fbank", "window_type"},
+                                                                        {"audio.kaldi_mfcc", "window_type"},
+                                                                        {"audio.kaldi_spectrogram", "window_type"}};
 
 Tensor signal() {
   std::vector<float> x(4000);
@@ -38,7 +40,7 @@ std::string load_error(const std::string& stage, const std::string& param, const
 
 TEST(WindowNames, EveryStageTakesEveryName) {
   for (const auto& [stage, param] : kWindowStages)
-    for (const char* name : {"hann", "hanning", "hamming", "povey", "blackman", "rectangular", "rect"})
+    for (const char* name : {"hann", "hanning", "hamming", "povey", "blackman", "rectangular", "rect", "sine"})
       EXPECT_EQ(load_error(stage, param, name), "") << stage << " " << name;
 }
 
@@ -60,7 +62,7 @@ TEST(WindowNames, AliasesAreBitIdenticalToTheirCanonicalName) {
 TEST(WindowNames, UnknownNamesListTheVocabularyAndTheNearestName) {
   for (const auto& [stage, param] : kWindowStages) {
     std::string e = load_error(stage, param, "haning");
-    EXPECT_NE(e.find("must be one of hann|hamming|povey|blackman|rectangular|hanning|rect, got 'haning'"), std::string::npos)
+    EXPECT_NE(e.find("must be one of hann|hamming|povey|blackman|rectangular|sine|hanning|rect, got 'haning'"), std::string::npos)
         << e;
     EXPECT_NE(e.find("(did you mean 'hanning'?)"), std::string::npos) << e;
     e = load_error(stage, param, "hammin");
