@@ -201,9 +201,9 @@ Tensor run_in_place(SessionImpl& s, const TensorView& in, float* data) {
   t.data = data;
   t.rank = static_cast<int32_t>(in.shape.size());
   for (int k = 0; k < t.rank; ++k) t.shape[k] = in.shape[k];
-  const int64_t n = in.numel();
-  for (int64_t k = 0; k < n; ++k)
-    if (!std::isfinite(data[k])) throw Error("input tensor holds a non-finite value (NaN or Inf)");
+  if (const int64_t at = sdk::first_nonfinite(data, in.numel()); at >= 0)
+    throw Error("input tensor holds a non-finite value (" + std::string(std::isnan(data[at]) ? "NaN" : "Inf") +
+                ") at element " + std::to_string(at));
   if (!empty(t)) s.push(0, t);
   s.finish(0);
   s.check_each = false;

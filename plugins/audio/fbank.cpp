@@ -58,14 +58,21 @@ class Fbank final : public KaldiStage {
     bands_.assign(kaldi_mel_banks(mel_, fe_.padded(), rate), mel_.num_bins, fe_.bins());
   }
 
-  void row(const float* spectrum, double log_energy, float* y) override {
-    constexpr double kEps = std::numeric_limits<float>::epsilon();  // Kaldi's log floor
-    const int64_t bins = mel_.num_bins;
-    float* mel = y + (use_energy_ && !htk_compat_ ? 1 : 0);
-    bands_.apply(spectrum, mel);
-    if (use_log_)
-      for (int64_t b = 0; b < bins; ++b) mel[b] = static_cast<float>(std::log(std::max<double>(mel[b], kEps)));
-    if (use_energy_) y[htk_compat_ ? bins : 0] = static_cast<float>(log_energy);
+  void row(const float* spectrum, double log_energy, float* y) override { rows(spectrum, &log_energy, 1, y); }
+
+  bool batched() const override { return true; }
+
+  void rows(const float* spectra, const double* log_energies, int64_t n, float* y) override {
+    const int64_t bins = mel_.num_bins, w = width();
+    bands_.apply_rows(spectra, y + (use_energy_ && !htk_compat_ ? 1 : 0), n, fe_.bins(), w);
+    for (int64_t r = 0; r < n; ++r) {
+      float* row = y + r * w;
+      float* mel = row + (use_energy_ && !htk_compat_ ? 1 : 0);
+      // Kaldi floors at the float epsilon and takes the log in float (ApplyLog).
+      if (use_log_)
+        for (int64_t b = 0; b < bins; ++b) mel[b] = std::log(std::max(mel[b], std::numeric_limits<float>::epsilon()));
+      if (use_energy_) row[htk_compat_ ? bins : 0] = static_cast<float>(log_energies[r]);
+    }
   }
 
   KaldiMelOptions mel_;

@@ -12,13 +12,28 @@
 namespace featpipe::audio {
 
 class KaldiStage : public sdk::Stage, public sdk::StageDefaults {
-  // Appends one output row per frame.
+  // Appends one output row per frame; a stage with rows() gets the push's
+  // frames together instead (kept here until rows_done()).
   auto emit() {
     return [this](int64_t, const float* spectrum, double log_energy) {
+      if (batched()) {
+        spectra_.insert(spectra_.end(), spectrum, spectrum + fe_.bins());
+        energies_.push_back(log_energy);
+        return;
+      }
       const size_t at = out_.size();
       out_.resize(at + static_cast<size_t>(width()));
       row(spectrum, log_energy, out_.data() + at);
     };
+  }
+
+  void rows_done() {
+    if (energies_.empty()) return;
+    const auto n = static_cast<int64_t>(energies_.size());
+    out_.resize(static_cast<size_t>(n * width()));
+    rows(spectra_.data(), energies_.data(), n, out_.data());
+    spectra_.clear();
+    energies_.clear();
   }
 
  public:
@@ -61,6 +76,7 @@ class KaldiStage : public sdk::Stage, public sdk::StageDefaults {
     sdk::check(fe_.built(), nullptr, name_, ": the input has no sample_rate attribute");
     out_.clear();
     const int64_t frames = fe_.push(in.data, leading_count(in, 1), in.shape[in.rank - 1], emit());
+    rows_done();
     lead_.assign(in.shape, in.shape + (in.rank - 1));
     make_out(frames, out);
   }
@@ -68,7 +84,9 @@ class KaldiStage : public sdk::Stage, public sdk::StageDefaults {
   void flush(fp_tensor& out) override {
     sdk::check(!fe_.empty(), nullptr, "no samples: the input is empty");
     out_.clear();
-    make_out(fe_.flush(emit()), out);
+    const int64_t frames = fe_.flush(emit());
+    rows_done();
+    make_out(frames, out);
   }
 
  protected:
@@ -80,6 +98,12 @@ class KaldiStage : public sdk::Stage, public sdk::StageDefaults {
   virtual void build_tables(double /*rate*/) {}
   // One frame: spectrum (fe_.bins() values) and log-energy to `width()` values.
   virtual void row(const float* spectrum, double log_energy, float* out) = 0;
+  // Or all the frames of a push at once (`n` spectra of fe_.bins() values
+  // one after the other) to `n` rows, when batched(): a filterbank is then
+  // one matrix product over all frames (Bands::apply_rows, SIMD across
+  // frames) instead of one scalar pass per frame.
+  virtual bool batched() const { return false; }
+  virtual void rows(const float* /*spectra*/, const double* /*log_energies*/, int64_t /*n*/, float* /*out*/) {}
 
   const char* name_;
   const char* axis_;
@@ -96,6 +120,8 @@ class KaldiStage : public sdk::Stage, public sdk::StageDefaults {
   }
 
   double tables_rate_ = -1;
+  std::vector<float> spectra_;    // batched(): the push's spectra
+  std::vector<double> energies_;  // and log-energies
   std::vector<float> out_;
   std::vector<int64_t> lead_;
 };
