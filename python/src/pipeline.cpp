@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace featpipe::python {
@@ -126,6 +127,24 @@ py::array PyPipeline::call(const py::object& x, std::optional<double> sample_rat
     PyErr_Clear();
     throw py::type_error("a pipeline takes a path (str, os.PathLike) or an array (numpy, or anything np.asarray "
                          "takes); got " + py::str(py::type::of(x).attr("__name__")).cast<std::string>());
+  }
+  // The common case, mono float32 samples in one block: passed as a view
+  // (the session copies it into its own reused buffer), no conversion.
+  if (input.kind == InputKind::audio && !axes && a.ndim() == 1 && a.dtype().is(py::dtype::of<float>()) &&
+      (a.flags() & py::array::c_style) && sample_rate && *sample_rate > 0 && std::isfinite(*sample_rate)) {
+    const int64_t shape[] = {a.shape(0)};
+    static const std::string time_axis[] = {"time"};
+    const std::map<std::string, double> attrs = {{"sample_rate", *sample_rate}};
+    const TensorView v{static_cast<const float*>(a.data()), shape, time_axis, &attrs};
+    Tensor t;
+    try {
+      py::gil_scoped_release nogil;
+      auto s = pool->take();
+      t = s->run(v);
+    } catch (const Error& e) {
+      raise_input_error(e.what(), "<array>");
+    }
+    return to_numpy(std::move(t));
   }
   Tensor in;
   switch (input.kind) {
