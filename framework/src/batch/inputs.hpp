@@ -9,6 +9,7 @@
 namespace featpipe {
 
 struct InputFile {
+  InputFile() = default;
   InputFile(std::string p, std::string r, std::string k = "", std::string e = "")
       : path(std::move(p)), rel(std::move(r)), key(std::move(k)), error(std::move(e)) {}
   std::string path;  // as found (the argument, or argument/relative), bytes as on disk

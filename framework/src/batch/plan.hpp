@@ -21,12 +21,12 @@ struct Job {
   std::string input;   // the path as found
   std::string rel;     // relative path kept under the output folder
   std::string output;  // the sink's name for it
-  std::string key;     // the wav.scp utterance id, "" for a path
   Action action = Action::run;
   std::string error;
   // A refusal that leaves a good output in place: its earlier ok line
   // stays true. A refused output that is stale or damaged loses its ok line.
   bool keeps_output = false;
+  std::string key{};  // the wav.scp utterance id, "" for a path
 };
 
 struct PlanOptions {
