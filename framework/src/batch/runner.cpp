@@ -168,7 +168,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   if (o.output_format == RunOptions::OutputFormat::ark) {
     const TensorSpec& out = pipe.steps().back().output;
     if (out.rank() > 0 && out.rank() != 2)
-      throw Error(pipe.file() + " makes features [" + out.axes_text() + "]: a Kaldi archive holds matrices ([frame, dim]); use --output-format npy");
+      throw Error(pipe.file() + " makes features " + out.axes_text() + ": a Kaldi archive holds matrices ([frame, dim]); use --output-format npy");
     sink_owner = std::make_unique<ArkSink>(o.outdir, o.shard_index, o.shard_count);
   } else {
     sink_owner = std::make_unique<NpyFolderSink>(o.outdir);
