@@ -207,3 +207,13 @@ TEST_F(KaldiRun, ArkDoesNotReplaceAnotherPipelinesFeatures) {
   EXPECT_EQ(test::read_text(dir / "ark" / "feats.ark"), bytes);
   EXPECT_EQ(manifest("ark").size(), 2u);
 }
+
+TEST_F(KaldiRun, NpyOverwriteDoesNotLeaveAnotherPipelinesArchiveBehind) {
+  ASSERT_EQ(run("ark", {"--inputs-from", scp.string(), "--output-format", "ark"}).exit_code, 0);
+  auto r = test::run_cli({"run", (test::source_dir() / "pipelines" / "speech-mfcc.yaml").string(), "--inputs-from",
+                          scp.string(), "--overwrite", "-o", (dir / "ark").string(), "-q"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("holds Kaldi archives (feats*.ark) of another pipeline"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "ark" / "spk1-utt1.npy"));
+  EXPECT_TRUE(fs::exists(dir / "ark" / "feats.scp"));
+}

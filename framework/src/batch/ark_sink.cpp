@@ -193,4 +193,15 @@ void ArkSink::finish() {
   fs::remove(staging(), ec);  // only when empty (a live writer's temporary stays)
 }
 
+bool holds_kaldi_archives(const fs::path& outdir) {
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(outdir, ec)) {
+    const std::string name = f.path().filename().string();
+    const bool feats = name.rfind("feats", 0) == 0 && (f.path().extension() == ".ark" || f.path().extension() == ".scp");
+    const bool parts = name.rfind(".feats", 0) == 0 && name.size() > 10 && name.compare(name.size() - 10, 10, ".ark.parts") == 0;
+    if (feats || parts) return true;
+  }
+  return false;
+}
+
 }  // namespace featpipe

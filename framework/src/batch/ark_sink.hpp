@@ -60,4 +60,8 @@ class ArkSink final : public Sink {
   mutable std::map<std::string, Entry> index_;
 };
 
+// Whether `outdir` holds an archive, its scp or staged matrices of any shard
+// (feats*.ark, feats*.scp, .feats*.ark.parts).
+bool holds_kaldi_archives(const std::filesystem::path& outdir);
+
 }  // namespace featpipe

@@ -194,9 +194,14 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   for (const auto& f : remove_stale_temporaries(o.outdir))
     std::cerr << "note: removed " << printable_name(f) << ", left by a run that died\n";
   const ProvenanceState prov = check_provenance(pipe, o.outdir, o.overwrite);
+  // Clearing another pipeline's features goes by the manifests' outputs,
+  // one file each: archives are not cleared that way yet.
   if (prov == ProvenanceState::replace && o.output_format == RunOptions::OutputFormat::ark)
     throw Error(o.outdir + " holds features of another pipeline: --output-format ark does not replace them "
                 "(its archives would need clearing with the manifests); use another output folder");
+  if (prov == ProvenanceState::replace && holds_kaldi_archives(o.outdir))
+    throw Error(o.outdir + " holds Kaldi archives (feats*.ark) of another pipeline, which --overwrite does not "
+                "clear yet; use another output folder");
   // An --overwrite killed while clearing another pipeline's outputs: done
   // now (after the check: a refused run changes nothing).
   finish_clearing(o.outdir);
