@@ -64,6 +64,13 @@ TEST(InputListFile, PipedCommandsAreRefusedNamingTheLine) {
   EXPECT_NE(why.find("wav.scp:2: utterance utt2 is a piped command (sox x.flac -t wav - |)"), std::string::npos) << why;
   EXPECT_NE(why.find("nothing was run"), std::string::npos) << why;
   EXPECT_NE(refusal("utt1 -\n").find("wav.scp:1: utterance utt1 reads stdin"), std::string::npos);
+  // A wav.scp read from stdin names its lines so.
+  try {
+    read("u cat x |\n", "-", ListForm::scp);
+    FAIL() << "a piped command was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stdin:1: utterance u is a piped command"), std::string::npos) << e.what();
+  }
 }
 
 TEST(InputListFile, DuplicateIdsAreRefusedNamingBothLines) {

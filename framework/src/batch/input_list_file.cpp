@@ -32,7 +32,8 @@ std::string bad_id(const std::string& id) {
   return "";
 }
 
-InputList read_scp(std::istream& is, const std::string& name) {
+InputList read_scp(std::istream& is, const std::string& file) {
+  const std::string name = file == "-" ? "stdin" : file;
   InputList out;
   std::unordered_map<std::string, size_t> line_of;  // id -> its line
   std::string errors;
