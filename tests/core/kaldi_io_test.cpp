@@ -75,6 +75,9 @@ TEST(KaldiIo, ReadsDoubleMatricesAndRefusesCompressedAndText) {
   EXPECT_NE(refusal(std::string("\0BCM ", 5) + std::string(40, '\0')).find("compressed"), std::string::npos);
   EXPECT_NE(refusal(" [ 1 2 ]\n").find("binary marker"), std::string::npos);
   EXPECT_NE(refusal(kaldi::matrix_header(2, 2) + "abc").find("truncated data"), std::string::npos);
+  // A header claiming 2^60 values over 8 bytes of data: refused as
+  // truncated, without allocating what it claims.
+  EXPECT_NE(refusal(kaldi::matrix_header(1 << 30, 1 << 30) + "12345678").find("truncated data"), std::string::npos);
   EXPECT_NE(refusal(std::string("\0BFM \x08", 6) + le32(1)).find("size byte 4"), std::string::npos);
 }
 
@@ -123,6 +126,13 @@ TEST(KaldiIo, ArkReaderWalksEntriesAndScpLinesPointAtTheirMatrices) {
   EXPECT_EQ(key, "utt-b");
   EXPECT_EQ(m.data, b);
   EXPECT_FALSE(reader.next(key, m));
+
+  // Walking without reading: a last entry cut short is caught, not taken
+  // for the end of the archive.
+  std::istringstream cut(ark.substr(0, ark.size() - 2));
+  kaldi::ArkReader skipper(cut);
+  ASSERT_TRUE(skipper.skip(key, offset, rows, cols));
+  EXPECT_THROW(skipper.skip(key, offset, rows, cols), std::runtime_error);
 
   test::write_text(dir / "bad.scp", "a x.ark\n");
   EXPECT_THROW(kaldi::read_scp((dir / "bad.scp").string()), std::runtime_error);

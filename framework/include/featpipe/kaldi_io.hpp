@@ -12,6 +12,7 @@
 // ("CM") matrices are refused.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -88,14 +89,20 @@ inline Matrix read_matrix(std::istream& is) {
   bool dbl = false;
   read_matrix_header(is, m.rows, m.cols, dbl);
   const size_t n = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols);
-  if (n > (size_t{1} << 40)) detail::bad("too large");
-  m.data.resize(n);
-  if (dbl) {
-    std::vector<double> d(n);
-    if (!is.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(n * 8))) detail::bad("truncated data");
-    for (size_t k = 0; k < n; ++k) m.data[k] = static_cast<float>(d[k]);
-  } else if (!is.read(reinterpret_cast<char*>(m.data.data()), static_cast<std::streamsize>(n * 4))) {
-    detail::bad("truncated data");
+  // Read in pieces: memory grows with the data that is there, never to
+  // what a damaged header merely claims.
+  constexpr size_t kPiece = size_t{1} << 20;
+  std::vector<double> d;
+  while (m.data.size() < n) {
+    const size_t k = std::min(kPiece, n - m.data.size()), at = m.data.size();
+    m.data.resize(at + k);
+    if (dbl) {
+      d.resize(k);
+      if (!is.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(k * 8))) detail::bad("truncated data");
+      for (size_t j = 0; j < k; ++j) m.data[at + j] = static_cast<float>(d[j]);
+    } else if (!is.read(reinterpret_cast<char*>(m.data.data() + at), static_cast<std::streamsize>(k * 4))) {
+      detail::bad("truncated data");
+    }
   }
   return m;
 }
@@ -172,7 +179,16 @@ class ArkReader {
     offset = static_cast<int64_t>(is_.tellg());
     bool dbl = false;
     read_matrix_header(is_, rows, cols, dbl);
-    if (!is_.seekg(rows * cols * (dbl ? 8 : 4), std::ios::cur)) detail::bad("truncated data");
+    // A seek past the end succeeds: compare with the end instead.
+    const int64_t data = static_cast<int64_t>(is_.tellg());
+    if (rows > 0 && cols > (std::numeric_limits<int64_t>::max() / 8) / rows) detail::bad("too large");
+    const int64_t bytes = rows * cols * (dbl ? 8 : 4);
+    if (end_ < 0) {
+      is_.seekg(0, std::ios::end);
+      end_ = static_cast<int64_t>(is_.tellg());
+    }
+    if (data < 0 || end_ < 0 || bytes > end_ - data) detail::bad("truncated data");
+    if (!is_.seekg(data + bytes)) detail::bad("truncated data");
     return true;
   }
 
@@ -191,6 +207,7 @@ class ArkReader {
     return false;
   }
   std::istream& is_;
+  int64_t end_ = -1;  // the stream's size, once skip() needs it
 };
 
 }  // namespace featpipe::kaldi
