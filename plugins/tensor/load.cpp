@@ -88,7 +88,9 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
     // Folders are walked case-insensitively: X.NPZ too.
     std::string ark;
     int64_t offset = -1;
-    const bool at_offset = ext != ".ark" && kaldi::split_rxfilename(path, ark, offset);
+    // "FILE.ark:OFFSET" only: a file of another name with a colon stays a file.
+    const bool at_offset = ext != ".ark" && kaldi::split_rxfilename(path, ark, offset) && ark.size() > 4 &&
+                           lower(ark.substr(ark.size() - 4)) == ".ark";
     const std::string kind = ext == ".npz" ? ".npz" : ext == ".ark" || at_offset ? ".ark" : ".npy";
     const std::string cannot = "cannot read " + kind + ": ";
     try {
@@ -139,6 +141,11 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
   }
 
  private:
+  static std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+
   // The matrix of entry `key` of an ark, or of its only entry when `key` is "".
   static kaldi::Matrix ark_entry(const std::string& path, const std::string& key) {
     std::ifstream is(path, std::ios::binary);

@@ -75,6 +75,8 @@ TEST_F(LoadArk, ArchivesItCannotReadAreNamed) {
   EXPECT_NE(error_of(loader(), ark).find("cannot read .ark: the archive holds 2 entries; set `key`"), std::string::npos);
   EXPECT_NE(error_of(loader("    with: {key: zz}\n"), ark).find("cannot read .ark: no entry 'zz' among its 2"), std::string::npos);
   EXPECT_NE(error_of(loader(), ark + ":1").find("cannot read .ark: "), std::string::npos);
+  // A colon and digits after another name is not an offset: a .npy path.
+  EXPECT_NE(error_of(loader(), (dir / "x.npy:5").string()).find("cannot read .npy"), std::string::npos);
   write_text(dir / "text.ark", "a  [\n 1 2\n 3 4 ]\n");
   EXPECT_NE(error_of(loader(), (dir / "text.ark").string()).find("not a Kaldi binary matrix"), std::string::npos);
   const std::string bytes = read_text(ark);
