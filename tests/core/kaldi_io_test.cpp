@@ -133,6 +133,10 @@ TEST(KaldiIo, ArkReaderWalksEntriesAndScpLinesPointAtTheirMatrices) {
   kaldi::ArkReader skipper(cut);
   ASSERT_TRUE(skipper.skip(key, offset, rows, cols));
   EXPECT_THROW(skipper.skip(key, offset, rows, cols), std::runtime_error);
+  // Sizes whose byte count overflows 64 bits (found by fuzz_kaldi_ark).
+  std::istringstream huge("k " + std::string("\0BDM \x04", 6) + le32(0x7FFFFFFF) + "\x04" + le32(0x7FFFFFFF));
+  kaldi::ArkReader huge_reader(huge);
+  EXPECT_THROW(huge_reader.skip(key, offset, rows, cols), std::runtime_error);
 
   test::write_text(dir / "bad.scp", "a x.ark\n");
   EXPECT_THROW(kaldi::read_scp((dir / "bad.scp").string()), std::runtime_error);
