@@ -49,7 +49,7 @@ unsigned long long parse_size(const std::string& text) {
 
 Action add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  CLI::App* c = app.add_subcommand("run", "run a pipeline over files and folders, writing .npy features");
+  CLI::App* c = app.add_subcommand("run", "run a pipeline over files and folders (or a list, a wav.scp), writing .npy features or a Kaldi ark + scp");
   c->add_option("pipeline", a->pipeline, "pipeline file (.yaml)")->required();
   c->add_option("inputs", a->inputs, "input files and folders (walked recursively)");
   c->add_option("--inputs-from", a->inputs_from,
