@@ -17,7 +17,7 @@ secs=${FUZZ_SECONDS:-45}
 seed=${FUZZ_SEED:-1}
 [ "$seed" = random ] && seed=$RANDOM
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pipeline npy npz audio_decode image_decode)
+[ ${#targets[@]} -gt 0 ] || targets=(pipeline npy npz kaldi_ark audio_decode image_decode)
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 compat="-include $PWD/fuzz/clang14_compat.h"  # see that file

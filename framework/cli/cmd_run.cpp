@@ -1,4 +1,4 @@
-// featpipe run PIPELINE INPUT... -o OUTDIR [-j N] [--shard K/N|auto] [--resume] [--overwrite]
+// featpipe run PIPELINE (INPUT... | --inputs-from FILE [--inputs-format F]) -o OUTDIR [--output-format npy|ark] [-j N] [--shard K/N|auto] [--resume] [--overwrite]
 //   [--isolation process|thread] [--max-memory SIZE]
 #include "commands.hpp"
 #include "options.hpp"
@@ -14,6 +14,7 @@ namespace {
 struct RunArgs {
   std::string pipeline;
   std::vector<std::string> inputs;
+  std::string inputs_from, inputs_format = "auto", output_format = "npy";
   std::string outdir;
   int jobs = 1;
   std::string shard;
@@ -48,9 +49,18 @@ unsigned long long parse_size(const std::string& text) {
 
 Action add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  CLI::App* c = app.add_subcommand("run", "run a pipeline over files and folders, writing .npy features");
+  CLI::App* c = app.add_subcommand("run", "run a pipeline over files and folders (or a list, a wav.scp), writing .npy features or a Kaldi ark + scp");
   c->add_option("pipeline", a->pipeline, "pipeline file (.yaml)")->required();
-  c->add_option("inputs", a->inputs, "input files and folders (walked recursively)")->required();
+  c->add_option("inputs", a->inputs, "input files and folders (walked recursively)");
+  c->add_option("--inputs-from", a->inputs_from,
+                "read the inputs from FILE (- for stdin) instead: one path per line, or a Kaldi wav.scp "
+                "(UTT-ID PATH per line; the ids name the outputs)");
+  c->add_option("--inputs-format", a->inputs_format,
+                "the form of --inputs-from: auto (default: scp when FILE ends in .scp, else paths), paths, scp")
+      ->check(CLI::IsMember({"auto", "paths", "scp"}));
+  c->add_option("--output-format", a->output_format,
+                "npy (default): OUTDIR/<input>.npy each; ark: Kaldi feats.ark + feats.scp (one pair per shard)")
+      ->check(CLI::IsMember({"npy", "ark"}));
   c->add_option("-o,--output", a->outdir, "output folder")->required();
   c->add_option("-j,--jobs", a->jobs, "workers")->check(whole_number(1))->capture_default_str();
   c->add_option("--isolation", a->isolation,
@@ -70,12 +80,21 @@ Action add_run(CLI::App& app) {
   c->add_option("--allow-plugin", a->allowed_plugin_dirs, "folder a pipeline's plugins: may load from (repeatable; loading runs their code)");
   return [a] {
     if (a->resume && a->overwrite) throw Error("--resume and --overwrite exclude each other");
+    if (a->inputs.empty() == a->inputs_from.empty())
+      throw Error(a->inputs.empty() ? "no inputs: give input files or folders, or --inputs-from FILE"
+                                    : "give input files or folders, or --inputs-from FILE, not both");
+    if (a->inputs_format != "auto" && a->inputs_from.empty()) throw Error("--inputs-format goes with --inputs-from");
     LoadOptions lo;
     lo.plugin_files = a->plugins;
     lo.allowed_plugin_dirs = a->allowed_plugin_dirs;
     auto pipe = Pipeline::load(a->pipeline, lo);
     RunOptions o;
     o.inputs = a->inputs;
+    o.inputs_from = a->inputs_from;
+    o.inputs_form = a->inputs_format == "scp"     ? RunOptions::InputsForm::scp
+                    : a->inputs_format == "paths" ? RunOptions::InputsForm::paths
+                                                  : RunOptions::InputsForm::automatic;
+    o.output_format = a->output_format == "ark" ? RunOptions::OutputFormat::ark : RunOptions::OutputFormat::npy;
     o.outdir = a->outdir;
     o.jobs = a->jobs;
     if (!a->shard.empty()) parse_shard(a->shard, a->shard_count, o.shard_index, o.shard_count);
@@ -100,7 +119,7 @@ Action add_run(CLI::App& app) {
       };
     RunProgress p = run_batch(*pipe, o);
     if (a->quiet) std::cerr << summary_line(p) << "\n";
-    return p.failed || p.missed || p.manifest_not_compacted ? 1 : 0;  // a missed input is one not processed
+    return p.failed || p.missed || p.manifest_not_compacted || p.output_not_finished ? 1 : 0;  // a missed input is one not processed
   };
 }
 

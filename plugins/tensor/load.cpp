@@ -11,9 +11,13 @@
 // steps can then refer to by name or index when the pipeline loads. Each
 // file's concrete spec follows from open_file; with `axes`, a file of
 // another rank is an error for that file. An .npz (np.savez, compressed or
-// not) gives one array: its only one, or the one `key` names.
+// not) gives one array: its only one, or the one `key` names. A Kaldi
+// archive (.ark, featpipe/kaldi_io.hpp) gives one matrix likewise (its only
+// entry, or the one `key` names); "FILE.ark:OFFSET" (an .scp line's second
+// field) reads the matrix at OFFSET.
 //
 // In-memory input (Session::run with a tensor) passes through unchanged.
+#include <featpipe/kaldi_io.hpp>
 #include <featpipe/npy.hpp>
 #include <featpipe/sdk.hpp>
 #include <featpipe/version.h>  // built-in plugins carry featpipe's version
@@ -22,6 +26,7 @@
 
 #include <array>
 #include <cctype>
+#include <fstream>
 #include <new>
 #include <sstream>
 #include <stdexcept>
@@ -35,16 +40,18 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
  public:
   static constexpr const char* kName = "tensor.load";
   static constexpr const char* kDoc =
-      "reads a .npy file (bool, integer, float16/32/64 dtypes; C or Fortran order), or one array of an "
-      ".npz, as a float32 tensor with axes [row, col] for 2-D, [axis0, axis1, ...] otherwise.";
+      "reads a .npy file (bool, integer, float16/32/64 dtypes; C or Fortran order), one array of an "
+      ".npz, or one matrix of a Kaldi .ark (by key, or as FILE.ark:OFFSET), as a float32 tensor with axes "
+      "[row, col] for 2-D, [axis0, axis1, ...] otherwise.";
   static constexpr const char* kExample = "- use: tensor.load";
-  static constexpr const char* kExtensions = "npy npz";
+  static constexpr const char* kExtensions = "npy npz ark";
   static constexpr uint32_t kFlags = FP_STAGE_SOURCE;
   static constexpr fp_param_desc kParams[] = {
       sdk::Param::Axes("axes", "null").nullable().count(1, FP_MAX_RANK)
           .doc("names of the arrays' axes (their rank); null: [row, col] for 2-D, [axis0, ...] otherwise"),
       sdk::Param::String("key", "null").nullable()
-          .doc("the array to read from an .npz (as np.savez named it); null: the archive's only array")};
+          .doc("the array to read from an .npz (as np.savez named it), or the entry (utterance id) of an .ark; "
+               "null: the archive's only one")};
 
   explicit Load(const sdk::Params& p)
       : names_(p.is_null("axes") ? std::vector<std::string>{} : p.strings("axes")),
@@ -78,24 +85,36 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
     npy::Array a;
     std::string ext = path.size() > 4 ? path.substr(path.size() - 4) : "";
     for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const bool npz = ext == ".npz";  // folders are walked case-insensitively: X.NPZ too
+    // Folders are walked case-insensitively: X.NPZ too.
+    std::string ark;
+    int64_t offset = -1;
+    // "FILE.ark:OFFSET" only: a file of another name with a colon stays a file.
+    const bool at_offset = ext != ".ark" && kaldi::split_rxfilename(path, ark, offset) && ark.size() > 4 &&
+                           lower(ark.substr(ark.size() - 4)) == ".ark";
+    const std::string kind = ext == ".npz" ? ".npz" : ext == ".ark" || at_offset ? ".ark" : ".npy";
+    const std::string cannot = "cannot read " + kind + ": ";
     try {
-      if (npz) {
+      if (kind == ".npz") {
         std::istringstream member(npz_member(path, key_));
         a = npy::read(member);
+      } else if (kind == ".ark") {
+        kaldi::Matrix m = at_offset ? kaldi::read_at(ark, offset) : ark_entry(path, key_);
+        a.shape = {m.rows, m.cols};
+        a.data = std::move(m.data);
       } else {
         a = npy::read(path);
       }
     } catch (const std::bad_alloc&) {
-      throw sdk::Error(
-          sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", "the header's shape is too large to load"));
+      throw sdk::Error(sdk::cat(cannot, "the header's shape is too large to load"));
+    } catch (const sdk::Error&) {
+      throw;
     } catch (const std::exception& e) {
-      throw sdk::Error(sdk::cat(npz ? "cannot read .npz: " : "cannot read .npy: ", e.what()));
+      throw sdk::Error(sdk::cat(cannot, e.what()));
     }
     const size_t rank = a.shape.size();
-    sdk::check(rank >= 1, nullptr, "cannot read .npy: a 0-d array (a scalar) is not a tensor");
-    sdk::check(rank <= FP_MAX_RANK, nullptr, "cannot read .npy: rank ", rank, " exceeds ", FP_MAX_RANK);
-    sdk::check(!a.data.empty(), nullptr, "cannot read .npy: the array is empty (shape ", shape_text(a.shape), ")");
+    sdk::check(rank >= 1, nullptr, cannot, "a 0-d array (a scalar) is not a tensor");
+    sdk::check(rank <= FP_MAX_RANK, nullptr, cannot, "rank ", rank, " exceeds ", FP_MAX_RANK);
+    sdk::check(!a.data.empty(), nullptr, cannot, "the array is empty (shape ", shape_text(a.shape), ")");
     sdk::check(names_.empty() || names_.size() == rank, nullptr, "the array has rank ", rank, " (shape ",
                shape_text(a.shape), "), the pipeline's `axes` name ", names_.size());
     spec_ = sdk::Spec();
@@ -122,6 +141,33 @@ class Load final : public sdk::Stage, public sdk::StageDefaults {
   }
 
  private:
+  static std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+
+  // The matrix of entry `key` of an ark, or of its only entry when `key` is "".
+  static kaldi::Matrix ark_entry(const std::string& path, const std::string& key) {
+    std::ifstream is(path, std::ios::binary);
+    if (!is) throw sdk::Error(sdk::cat("cannot read .ark: cannot open ", path));
+    kaldi::ArkReader reader(is);
+    std::string k;
+    int64_t offset = 0, rows = 0, cols = 0, found = -1;
+    size_t n = 0;
+    while (reader.skip(k, offset, rows, cols)) {
+      ++n;
+      if (key.empty() ? n == 1 : k == key) found = offset;
+      if (!key.empty() && found >= 0) break;
+    }
+    if (found < 0 && key.empty()) throw sdk::Error("cannot read .ark: the archive is empty");
+    if (found < 0) throw sdk::Error(sdk::cat("cannot read .ark: no entry '", key, "' among its ", n));
+    if (key.empty() && n > 1)
+      throw sdk::Error(sdk::cat("cannot read .ark: the archive holds ", n, " entries; set `key` to the one to read"));
+    is.clear();
+    is.seekg(found);
+    return kaldi::read_matrix(is);
+  }
+
   static std::string shape_text(const std::vector<int64_t>& shape) {
     std::string s = "(";
     for (size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);

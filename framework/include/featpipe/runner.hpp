@@ -13,6 +13,13 @@ namespace featpipe {
 
 struct RunOptions {
   std::vector<std::string> inputs;  // files and folders (walked recursively)
+  // Instead of `inputs`: a file listing them ("-": stdin), one path per
+  // line or a Kaldi wav.scp (`UTT-ID PATH`; the ids name the outputs).
+  std::string inputs_from;
+  enum class InputsForm { automatic, paths, scp } inputs_form = InputsForm::automatic;  // automatic: scp if *.scp
+  // npy: OUTDIR/<rel>.npy per input. ark: Kaldi feats.ark + feats.scp per
+  // shard (binary float matrices; features must be [frame, dim]).
+  enum class OutputFormat { npy, ark } output_format = OutputFormat::npy;
   std::string outdir;
   int jobs = 1;                     // workers
   // process: each worker a child process, so a crash or an exhausted memory
@@ -43,6 +50,8 @@ struct RunProgress {
   // The manifest could not be rewritten to one line per input at the end (a
   // full disk): its appended lines still hold the state, the CLI exits 1.
   bool manifest_not_compacted = false;
+  // The sink could not complete its outputs (an ark's merge failed): the CLI exits 1.
+  bool output_not_finished = false;
   double elapsed = 0;        // seconds
   double media_seconds = 0;  // of audio processed
   bool finished = false;

@@ -124,6 +124,8 @@ std::string file_xxh3(const fs::path& file) {
   return canonical_hex(XXH3_64bits_digest(&state));
 }
 
+std::string bytes_xxh3(std::string_view bytes) { return canonical_hex(XXH3_64bits(bytes.data(), bytes.size())); }
+
 fs::path temporary_path(const fs::path& out, int writer) {
   std::string name = ".";  // appended, not "." + string: GCC 12 warns falsely (-Wrestrict, PR105651)
   name += out.filename().string();

@@ -7,6 +7,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace featpipe {
@@ -17,6 +18,8 @@ std::filesystem::path temporary_path(const std::filesystem::path& out, int write
 
 // XXH3-64 of a file's bytes as write_atomic reports it; "" when unreadable.
 std::string file_xxh3(const std::filesystem::path& file);
+// The same of bytes in memory.
+std::string bytes_xxh3(std::string_view bytes);
 
 // Creates the parent folders; `body` writes the content. The temporary name
 // holds the process id and `writer`, so concurrent writers never share one.

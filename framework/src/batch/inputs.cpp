@@ -31,7 +31,7 @@ std::string kind_of(fs::file_type t) {
 class Walker {
  public:
   Walker(const std::vector<std::string>& extensions, const ListOptions& lo, InputList& out)
-      : extensions_(extensions), out_(out) {
+      : extensions_(extensions), out_(out), missing_fails_alone_(lo.missing_fails_alone) {
     struct stat st;
     if (!lo.outdir.empty() && ::stat(lo.outdir.c_str(), &st) == 0) {
       out_dev_ = st.st_dev;
@@ -46,6 +46,10 @@ class Walker {
     if (ec || !fs::exists(st)) {
       const fs::file_status lst = fs::symlink_status(a, ec);
       if (fs::is_symlink(lst)) return broken_link(a, true);
+      if (missing_fails_alone_) {
+        out_.files.push_back({a, fs::path(a).filename().string(), "", "no such file"});
+        return;
+      }
       throw Error(util::printable(a) + ": no such file or folder");
     }
     if (fs::is_directory(st)) {
@@ -137,6 +141,7 @@ class Walker {
 
   const std::vector<std::string>& extensions_;
   InputList& out_;
+  bool missing_fails_alone_ = false;
   bool have_out_ = false;
   dev_t out_dev_{};
   ino_t out_ino_{};

@@ -3,13 +3,19 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace featpipe {
 
 struct InputFile {
+  InputFile() = default;
+  InputFile(std::string p, std::string r, std::string k = "", std::string e = "")
+      : path(std::move(p)), rel(std::move(r)), key(std::move(k)), error(std::move(e)) {}
   std::string path;  // as found (the argument, or argument/relative), bytes as on disk
-  std::string rel;   // relative path kept under OUTDIR ("sub/x.wav")
+  std::string rel;   // relative path kept under OUTDIR ("sub/x.wav"); a wav.scp's utterance id
+  std::string key;   // the utterance id of a wav.scp line, "" otherwise
+  std::string error; // why it cannot be read (a listed file that does not exist): fails alone
 };
 
 // A path given or found that the run does not read.
@@ -30,6 +36,9 @@ struct ListOptions {
   // The run's output folder: never walked as input, even if inside an input
   // folder (nor is any folder holding a featpipe provenance.json or manifest).
   std::string outdir;
+  // A path that does not exist is an input that fails (an entry of a list
+  // file) instead of an Error that stops the run (a command-line argument).
+  bool missing_fails_alone = false;
 };
 
 // Throws Error for an input path that does not exist. Unreadable folders,

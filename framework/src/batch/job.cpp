@@ -11,6 +11,7 @@ ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) 
   ManifestEntry e;
   e.input = job.input;
   e.output = job.output;
+  e.utt_id = job.key;
   try {
     switch (job.action) {
       case Job::Action::skip:

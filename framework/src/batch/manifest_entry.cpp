@@ -32,6 +32,7 @@ nlohmann::json ManifestEntry::to_json() const {
       else j["sample_rate"] = sample_rate;
     }
   }
+  if (!utt_id.empty()) j["utt_id"] = utt_id;
   j["status"] = to_string(status);
   j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
   j["seconds"] = seconds;
@@ -57,6 +58,7 @@ std::optional<ManifestEntry> ManifestEntry::from_json(const nlohmann::json& j) {
   e.output = j["output"].get<std::string>();
   if (j.contains("input") && j["input"].is_string()) e.input = j["input"].get<std::string>();
   if (j.contains("error") && j["error"].is_string()) e.error = j["error"].get<std::string>();
+  if (j.contains("utt_id") && j["utt_id"].is_string()) e.utt_id = j["utt_id"].get<std::string>();
   if (j.contains("reason") && j["reason"].is_string()) e.reason = j["reason"].get<std::string>();
   for (auto [key, field] : {std::pair{"input_b64", &e.input}, std::pair{"output_b64", &e.output}})
     if (j.contains(key) && j[key].is_string())

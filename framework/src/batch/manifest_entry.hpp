@@ -8,6 +8,7 @@
 // read), "output_bytes" and "output_xxh3" (XXH3-64 of the file, hex, as `xxhsum -H3`
 // prints it), each only when known; "sample_rate" (Hz) when the features
 // carry one, so a run whose files keep their own rates says which each had.
+// Inputs listed by a wav.scp add "utt_id", their utterance id.
 // A name that is not UTF-8
 // is written with U+FFFD and its bytes also as base64 in "input_b64"/
 // "output_b64", which from_json prefers: names round-trip byte-exact.
@@ -29,6 +30,7 @@ struct ManifestEntry {
 
   std::string input;   // the path as found
   std::string output;  // the sink's name for it, relative to the output folder
+  std::string utt_id;  // the wav.scp utterance id ("utt_id", only when from a wav.scp)
   Status status = Status::ok;
   std::vector<int64_t> shape;  // of the features written (ok only)
   std::vector<std::string> axes;

@@ -25,8 +25,12 @@ Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const R
     job.output = sink.output_of(f.rel);
     job.input = std::move(f.path);
     job.rel = std::move(f.rel);
+    job.key = std::move(f.key);
     auto [it, fresh] = first_of.emplace(job.output, plan.jobs.size());
-    if (!fresh) {
+    if (!f.error.empty()) {
+      job.action = Job::Action::fail;
+      job.error = f.error;
+    } else if (!fresh) {
       job.action = Job::Action::fail;
       job.error = "its output " + job.output + " is also that of " + plan.jobs[it->second].input + " (same relative path)";
       job.keeps_output = true;  // the output is the other input's

@@ -26,6 +26,7 @@ struct Job {
   // A refusal that leaves a good output in place: its earlier ok line
   // stays true. A refused output that is stale or damaged loses its ok line.
   bool keeps_output = false;
+  std::string key{};  // the wav.scp utterance id, "" for a path
 };
 
 struct PlanOptions {

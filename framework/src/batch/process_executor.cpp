@@ -258,6 +258,7 @@ class ProcessExecutor final : public Executor {
               ManifestEntry e;
               e.input = jobs[*c.job].input;
               e.output = jobs[*c.job].output;
+              e.utt_id = jobs[*c.job].key;
               e.status = ManifestEntry::Status::error;
               e.error = describe_exit(status, *c.beacon, o_.max_memory);
               done(*c.job, std::move(e));

@@ -3,8 +3,10 @@
 // manifest and counted.
 #include <featpipe/runner.hpp>
 
+#include "ark_sink.hpp"
 #include "atomic_file.hpp"
 #include "executor.hpp"
+#include "input_list_file.hpp"
 #include "job.hpp"
 #include "manifest.hpp"
 #include "npy_folder_sink.hpp"
@@ -148,12 +150,30 @@ void warn_mixed_rates(const Pipeline& pipe, const std::set<double>& rates) {
             << "'s sample_rate for one rate (each input's rate is in its manifest line)\n";
 }
 
+ListForm list_form(RunOptions::InputsForm f) {
+  switch (f) {
+    case RunOptions::InputsForm::paths: return ListForm::paths;
+    case RunOptions::InputsForm::scp: return ListForm::scp;
+    case RunOptions::InputsForm::automatic: break;
+  }
+  return ListForm::automatic;
+}
+
 }  // namespace
 
 RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   if (!pipe.has_source()) throw Error(pipe.file() + ": the first step takes a tensor; `run` needs one that reads files");
   if (o.jobs < 1) throw Error("-j must be at least 1");
-  NpyFolderSink sink(o.outdir);
+  std::unique_ptr<Sink> sink_owner;
+  if (o.output_format == RunOptions::OutputFormat::ark) {
+    const TensorSpec& out = pipe.steps().back().output;
+    if (out.rank() > 0 && out.rank() != 2)
+      throw Error(pipe.file() + " makes features " + out.axes_text() + ": a Kaldi archive holds matrices ([frame, dim]); use --output-format npy");
+    sink_owner = std::make_unique<ArkSink>(o.outdir, o.shard_index, o.shard_count);
+  } else {
+    sink_owner = std::make_unique<NpyFolderSink>(o.outdir);
+  }
+  Sink& sink = *sink_owner;
   PlanOptions po;
   po.shard_index = o.shard_index;
   po.shard_count = o.shard_count;
@@ -161,7 +181,11 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   po.overwrite = o.overwrite;
   // Listing first: a missing input, colliding outputs or nothing to take
   // stop the run before the folder is made.
-  InputList listed = list_inputs(o.inputs, pipe.extensions(), ListOptions{o.outdir});
+  if (!o.inputs_from.empty() && !o.inputs.empty()) throw Error("give inputs or --inputs-from, not both");
+  InputList listed = o.inputs_from.empty()
+                         ? list_inputs(o.inputs, pipe.extensions(), ListOptions{o.outdir})
+                         : read_input_list(o.inputs_from, list_form(o.inputs_form), pipe.extensions(),
+                                           ListOptions{o.outdir});
   refuse_collisions(listed, sink);
   if (listed.files.empty()) throw Error(nothing_taken(pipe, listed));
 
@@ -170,6 +194,14 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   for (const auto& f : remove_stale_temporaries(o.outdir))
     std::cerr << "note: removed " << printable_name(f) << ", left by a run that died\n";
   const ProvenanceState prov = check_provenance(pipe, o.outdir, o.overwrite);
+  // Clearing another pipeline's features goes by the manifests' outputs,
+  // one file each: archives are not cleared that way yet.
+  if (prov == ProvenanceState::replace && o.output_format == RunOptions::OutputFormat::ark)
+    throw Error(o.outdir + " holds features of another pipeline: --output-format ark does not replace them "
+                "(its archives would need clearing with the manifests); use another output folder");
+  if (prov == ProvenanceState::replace && holds_kaldi_archives(o.outdir))
+    throw Error(o.outdir + " holds Kaldi archives (feats*.ark) of another pipeline, which --overwrite does not "
+                "clear yet; use another output folder");
   // An --overwrite killed while clearing another pipeline's outputs: done
   // now (after the check: a refused run changes nothing).
   finish_clearing(o.outdir);
@@ -228,7 +260,14 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   }
   warn_mixed_rates(pipe, rates);
   if (prog.failed) remove_stale_temporaries(o.outdir);  // a worker that died while writing
-  sink.finish();
+  try {
+    sink.finish();
+  } catch (const std::exception& ex) {
+    // What was stored stays where the sink keeps it (an ark's staged
+    // matrices): a later run finishes it.
+    prog.output_not_finished = true;
+    report_error(o.outdir, std::string("the outputs were not finished: ") + ex.what() + "; run again with --resume");
+  }
   try {
     manifest->compact();
   } catch (const std::exception& ex) {
