@@ -131,6 +131,25 @@ def main():
         check(code == 0, f"cmvn-stats ark: exit {code} {err}")
         check(open(ka, "rb").read() == open(kb, "rb").read(), "ark outputs give the npy outputs' statistics")
 
+        # Shards (one manifest and archive each) read together; a manifest
+        # left uncompacted (every line twice, a torn last line): per output
+        # the last line counts, so no frame counts twice.
+        shards = os.path.join(tmp, "shards")
+        for s in ("0/3", "1/3", "2/3"):
+            check(run(FBANK, shards, AUDIO, extra=("--output-format", "ark", "--shard", s))[0] == 0, f"shard {s}")
+        ks = os.path.join(tmp, "cmvn_shards.ark")
+        check(cli("cmvn-stats", shards, "-o", ks)[0] == 0, "cmvn-stats over shards")
+        check(open(ks, "rb").read() == open(kb, "rb").read(), "shards give the whole run's statistics")
+        twice = os.path.join(tmp, "twice")
+        shutil.copytree(npy, twice)
+        lines = open(os.path.join(npy, "manifest.jsonl")).read()
+        open(os.path.join(twice, "manifest.jsonl"), "w").write(lines + lines + lines[:40])
+        kd = os.path.join(tmp, "cmvn_twice.ark")
+        code, err = cli("cmvn-stats", twice, "-o", kd)
+        check(code == 0 and "manifest.jsonl:13: not a manifest entry" in err and "1 torn manifest line ignored" in err,
+              f"a torn line: warned, exit 0 ({code}: {err})")
+        check(open(kd, "rb").read() == open(kb, "rb").read(), "repeated lines count once")
+
         # Applied by norm.cmvn: zero mean, unit variance per dimension.
         for name, path in (("kaldi", kb), ("text", kt), ("wenet", wj)):
             mean, var = applied(tmp, path, [AUDIO], "applied-" + name)
