@@ -114,10 +114,11 @@ void check_recorded(const RunOutput& out, const std::string& bytes) {
 }
 
 std::string read_file(const fs::path& file, const RunOutput& out) {
-  std::ifstream is(file, std::ios::binary);
+  std::ifstream is(file, std::ios::binary | std::ios::ate);
   if (!is) damaged(out, std::string("cannot be read: ") + std::strerror(errno));
-  std::string b((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
-  if (is.bad()) damaged(out, "cannot be read");
+  const std::streamoff size = is.tellg();
+  std::string b(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+  if (size < 0 || !is.seekg(0) || !is.read(b.data(), static_cast<std::streamsize>(b.size()))) damaged(out, "cannot be read");
   return b;
 }
 
