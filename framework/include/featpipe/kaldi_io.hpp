@@ -34,12 +34,13 @@ struct Matrix {
   std::vector<float> data;  // row-major
 };
 
-// The bytes from '\0' 'B' up to the data (15 bytes).
-inline std::string matrix_header(int64_t rows, int64_t cols) {
+// The bytes from '\0' 'B' up to the data (15 bytes): "FM " (float32) or,
+// with is_double, "DM " (float64, as compute-cmvn-stats writes statistics).
+inline std::string matrix_header(int64_t rows, int64_t cols, bool is_double = false) {
   if (rows < 0 || cols < 0 || rows > std::numeric_limits<int32_t>::max() || cols > std::numeric_limits<int32_t>::max())
     throw std::runtime_error("a Kaldi matrix holds at most 2^31-1 rows and columns");
   if (rows == 0 || cols == 0) rows = cols = 0;
-  std::string h("\0BFM ", 5);
+  std::string h(is_double ? "\0BDM " : "\0BFM ", 5);
   for (int64_t v : {rows, cols}) {
     const int32_t n = static_cast<int32_t>(v);
     h += '\4';
@@ -53,6 +54,14 @@ inline void write_matrix(std::ostream& os, const float* data, int64_t rows, int6
   const std::string h = matrix_header(rows, cols);
   os.write(h.data(), static_cast<std::streamsize>(h.size()));
   if (rows > 0 && cols > 0) os.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * cols * 4));
+  if (!os) throw std::runtime_error("cannot write the Kaldi matrix");
+}
+
+// The same for float64 data ("DM ").
+inline void write_matrix(std::ostream& os, const double* data, int64_t rows, int64_t cols) {
+  const std::string h = matrix_header(rows, cols, true);
+  os.write(h.data(), static_cast<std::streamsize>(h.size()));
+  if (rows > 0 && cols > 0) os.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * cols * 8));
   if (!os) throw std::runtime_error("cannot write the Kaldi matrix");
 }
 
