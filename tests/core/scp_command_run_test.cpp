@@ -224,7 +224,9 @@ TEST_F(ScpCommandRun, ShardsSplitCommandsByTheirIds) {
 // into the folder removes it; the command itself does not outlive its worker.
 TEST_F(ScpCommandRun, KilledRunsLeaveNoCaptureFileAfterTheNextRun) {
   const fs::path scp = dir / "hang.scp";
-  test::write_text(scp, "hangs sh -c 'echo started; exec sleep 60' |\n");
+  // `exec`: the command is the process its worker's death kills (a process
+  // the command starts is not; it ends on its own).
+  test::write_text(scp, "hangs echo started; exec sleep 60 |\n");
   const fs::path out = dir / "out";
   const std::string cli = FEATPIPE_CLI;
   for (const std::string isolation : {"process", "thread"}) {
