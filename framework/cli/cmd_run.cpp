@@ -1,4 +1,4 @@
-// featpipe run PIPELINE (INPUT... | --inputs-from FILE [--inputs-format F]) -o OUTDIR [--output-format npy|ark] [-j N] [--shard K/N|auto] [--resume] [--overwrite]
+// featpipe run PIPELINE (INPUT... | --inputs-from FILE [--inputs-format F] [--allow-commands]) -o OUTDIR [--output-format npy|ark] [-j N] [--shard K/N|auto] [--resume] [--overwrite]
 //   [--isolation process|thread] [--max-memory SIZE]
 #include "commands.hpp"
 #include "options.hpp"
@@ -19,7 +19,8 @@ struct RunArgs {
   int jobs = 1;
   std::string shard;
   int shard_count = 0;
-  bool resume = false, overwrite = false, quiet = false;
+  bool resume = false, overwrite = false, quiet = false, allow_commands = false;
+  double command_timeout = 600;
   std::vector<std::string> plugins, allowed_plugin_dirs;
   std::string isolation = "process";
   std::string max_memory;
@@ -58,6 +59,13 @@ Action add_run(CLI::App& app) {
   c->add_option("--inputs-format", a->inputs_format,
                 "the form of --inputs-from: auto (default: scp when FILE ends in .scp, else paths), paths, scp")
       ->check(CLI::IsMember({"auto", "paths", "scp"}));
+  c->add_flag("--allow-commands", a->allow_commands,
+              "run a wav.scp's piped commands (UTT-ID CMD |) through /bin/sh and decode their stdout: only for a "
+              "trusted list (without it such lines are refused)");
+  c->add_option("--command-timeout", a->command_timeout,
+                "seconds a wav.scp command may run before it is killed and its input fails; 0: no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   c->add_option("--output-format", a->output_format,
                 "npy (default): OUTDIR/<input>.npy each; ark: Kaldi feats.ark + feats.scp (one pair per shard)")
       ->check(CLI::IsMember({"npy", "ark"}));
@@ -94,6 +102,8 @@ Action add_run(CLI::App& app) {
     o.inputs_form = a->inputs_format == "scp"     ? RunOptions::InputsForm::scp
                     : a->inputs_format == "paths" ? RunOptions::InputsForm::paths
                                                   : RunOptions::InputsForm::automatic;
+    o.allow_commands = a->allow_commands;
+    o.command_timeout = a->command_timeout;
     o.output_format = a->output_format == "ark" ? RunOptions::OutputFormat::ark : RunOptions::OutputFormat::npy;
     o.outdir = a->outdir;
     o.jobs = a->jobs;

@@ -123,3 +123,24 @@ TEST(InputListFile, PathListTakesLinesAsArgumentsWithMissingOnesFailingAlone) {
 TEST(InputListFile, UnreadableListIsAnError) {
   EXPECT_THROW(read_input_list("/no/such/list.scp", ListForm::automatic, {"wav"}, {}), Error);
 }
+
+TEST(InputListFile, PipedCommandsAreInputsWhenAllowed) {
+  std::istringstream is("c1 sox x.flac -t wav - |\nf1 /no/such.wav\n");
+  ListOptions lo;
+  lo.allow_commands = true;
+  const InputList l = read_input_list(is, "wav.scp", ListForm::automatic, {"wav"}, lo);
+  ASSERT_EQ(l.files.size(), 2u);
+  EXPECT_TRUE(l.files[0].command);
+  EXPECT_EQ(l.files[0].path, "sox x.flac -t wav - |");
+  EXPECT_EQ(l.files[0].key, "c1");
+  EXPECT_EQ(l.files[0].error, "") << "a command is not a file to find";
+  EXPECT_FALSE(l.files[1].command);
+  EXPECT_EQ(l.files[1].error, "no such file");
+  std::istringstream empty("c1  |\n");
+  try {
+    read_input_list(empty, "wav.scp", ListForm::automatic, {"wav"}, lo);
+    FAIL() << "an empty command was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("wav.scp:1: utterance c1 has an empty command"), std::string::npos) << e.what();
+  }
+}

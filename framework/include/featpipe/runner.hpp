@@ -17,6 +17,10 @@ struct RunOptions {
   // line or a Kaldi wav.scp (`UTT-ID PATH`; the ids name the outputs).
   std::string inputs_from;
   enum class InputsForm { automatic, paths, scp } inputs_form = InputsForm::automatic;  // automatic: scp if *.scp
+  // A wav.scp's piped commands (`UTT-ID CMD |`) are run through /bin/sh,
+  // their stdout decoded (else such a list is refused): trusted lists only.
+  bool allow_commands = false;
+  double command_timeout = 600;  // seconds a command may run; 0: no limit
   // npy: OUTDIR/<rel>.npy per input. ark: Kaldi feats.ark + feats.scp per
   // shard (binary float matrices; features must be [frame, dim]).
   enum class OutputFormat { npy, ark } output_format = OutputFormat::npy;

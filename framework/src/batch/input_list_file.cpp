@@ -32,7 +32,7 @@ std::string bad_id(const std::string& id) {
   return "";
 }
 
-InputList read_scp(std::istream& is, const std::string& file) {
+InputList read_scp(std::istream& is, const std::string& file, bool allow_commands) {
   const std::string name = file == "-" ? "stdin" : file;
   InputList out;
   std::unordered_map<std::string, size_t> line_of;  // id -> its line
@@ -55,9 +55,15 @@ InputList read_scp(std::istream& is, const std::string& file) {
       refuse(n, "utterance " + shown + " has no path (expected `UTT-ID PATH`)");
       continue;
     }
-    if (path.back() == '|') {
+    const bool command = path.back() == '|';
+    if (command && !allow_commands) {
       refuse(n, "utterance " + shown + " is a piped command (" + util::printable(path) +
-                    "); featpipe reads files only: write the command's output to a file and list that");
+                    "); --allow-commands runs such commands through /bin/sh (only for a trusted list), "
+                    "or write the command's output to a file and list that");
+      continue;
+    }
+    if (command && path.find_first_not_of(std::string(kSpace) + "|") == std::string::npos) {
+      refuse(n, "utterance " + shown + " has an empty command");
       continue;
     }
     if (path == "-") {
@@ -74,8 +80,9 @@ InputList read_scp(std::istream& is, const std::string& file) {
       continue;
     }
     InputFile f{path, id, id, ""};
+    f.command = command;
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) f.error = "no such file";
+    if (!command && !std::filesystem::exists(path, ec)) f.error = "no such file";
     out.files.push_back(std::move(f));
   }
   if (is.bad()) throw Error(util::printable(name) + ": cannot read the input list");
@@ -90,7 +97,7 @@ InputList read_scp(std::istream& is, const std::string& file) {
 InputList read_input_list(std::istream& is, const std::string& name, ListForm form,
                           const std::vector<std::string>& extensions, const ListOptions& lo) {
   if (form == ListForm::automatic) form = ends_with(name, ".scp") ? ListForm::scp : ListForm::paths;
-  if (form == ListForm::scp) return read_scp(is, name);
+  if (form == ListForm::scp) return read_scp(is, name, lo.allow_commands);
   std::vector<std::string> paths;
   for (std::string line; std::getline(is, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();  // a list written on Windows

@@ -9,8 +9,9 @@
 // A wav.scp: `UTT-ID PATH` per line (Kaldi's form: the id is the first
 // whitespace-delimited token, the path the rest of the line, trimmed). The
 // id names the output (`UTT-ID.npy`, the ark's key) and is the manifest's
-// "utt_id". Refused before any work (Error naming the line): a piped
-// command (`UTT-ID CMD |`), stdin (`-`), a line without a path, an id that
+// "utt_id". A piped command (`UTT-ID CMD |`) is an input when
+// ListOptions::allow_commands says so (scp_command.hpp runs it). Refused
+// before any work (Error naming the line): a piped command otherwise, stdin (`-`), a line without a path, an id that
 // could leave the output folder (`..`, a leading `/`), an id given twice
 // (naming both lines). Blank lines are skipped in both forms.
 #pragma once

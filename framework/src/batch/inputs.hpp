@@ -16,6 +16,7 @@ struct InputFile {
   std::string rel;   // relative path kept under OUTDIR ("sub/x.wav"); a wav.scp's utterance id
   std::string key;   // the utterance id of a wav.scp line, "" otherwise
   std::string error; // why it cannot be read (a listed file that does not exist): fails alone
+  bool command = false;  // `path` is a wav.scp piped command (`CMD |`, --allow-commands)
 };
 
 // A path given or found that the run does not read.
@@ -39,6 +40,9 @@ struct ListOptions {
   // A path that does not exist is an input that fails (an entry of a list
   // file) instead of an Error that stops the run (a command-line argument).
   bool missing_fails_alone = false;
+  // A wav.scp's piped commands (`UTT-ID CMD |`) are inputs (run through
+  // /bin/sh) instead of lines refused.
+  bool allow_commands = false;
 };
 
 // Throws Error for an input path that does not exist. Unreadable folders,

@@ -6,7 +6,7 @@
 
 namespace featpipe {
 
-ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) {
+ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker, const CommandOptions& commands) {
   const auto t0 = std::chrono::steady_clock::now();
   ManifestEntry e;
   e.input = job.input;
@@ -22,8 +22,10 @@ ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker) 
       case Job::Action::run: {
         // Stat before reading: an input replaced while it is read looks
         // changed to the next --resume.
-        const InputIdentity id = input_identity(job.input);
-        Tensor t = session.run_file(job.input);
+        // A command has no file to stat: no identity, so --resume redoes it.
+        const InputIdentity id = job.command ? InputIdentity{} : input_identity(job.input);
+        Tensor t = job.command ? run_command_input(command_of(job.input), session, commands, worker)
+                               : session.run_file(job.input);
         e.media_seconds = session.last_media_seconds();  // counted even if the write fails
         const Stored stored = sink.write(job.output, t, worker);
         e.input_bytes = id.bytes;

@@ -4,12 +4,14 @@
 
 #include "manifest_entry.hpp"
 #include "plan.hpp"
+#include "scp_command.hpp"
 #include "sink.hpp"
 
 namespace featpipe {
 
 // Never throws for the input's own failures (decoding, a stage, the sink,
 // out of memory): they become an error entry. `worker` is passed to the sink.
-ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker);
+// A command input (job.command) runs as `commands` says.
+ManifestEntry run_job(const Job& job, Session& session, Sink& sink, int worker, const CommandOptions& commands = {});
 
 }  // namespace featpipe

@@ -26,6 +26,7 @@ Plan plan_jobs(InputList listed, const PlanOptions& o, const Sink& sink, const R
     job.input = std::move(f.path);
     job.rel = std::move(f.rel);
     job.key = std::move(f.key);
+    job.command = f.command;
     auto [it, fresh] = first_of.emplace(job.output, plan.jobs.size());
     if (!f.error.empty()) {
       job.action = Job::Action::fail;

@@ -27,6 +27,7 @@ struct Job {
   // stays true. A refused output that is stale or damaged loses its ok line.
   bool keeps_output = false;
   std::string key{};  // the wav.scp utterance id, "" for a path
+  bool command = false;  // `input` is a piped command (`CMD |`) whose stdout is the audio
 };
 
 struct PlanOptions {

@@ -182,10 +182,10 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   // Listing first: a missing input, colliding outputs or nothing to take
   // stop the run before the folder is made.
   if (!o.inputs_from.empty() && !o.inputs.empty()) throw Error("give inputs or --inputs-from, not both");
-  InputList listed = o.inputs_from.empty()
-                         ? list_inputs(o.inputs, pipe.extensions(), ListOptions{o.outdir})
-                         : read_input_list(o.inputs_from, list_form(o.inputs_form), pipe.extensions(),
-                                           ListOptions{o.outdir});
+  ListOptions lo{o.outdir};
+  lo.allow_commands = o.allow_commands;
+  InputList listed = o.inputs_from.empty() ? list_inputs(o.inputs, pipe.extensions(), lo)
+                                           : read_input_list(o.inputs_from, list_form(o.inputs_form), pipe.extensions(), lo);
   refuse_collisions(listed, sink);
   if (listed.files.empty()) throw Error(nothing_taken(pipe, listed));
 
@@ -223,9 +223,13 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   prog.missed = record_not_taken(plan, po, *manifest, report_error);
   std::set<double> rates;  // of this run's ok inputs, guarded by mu
 
+  // A command's output is captured under a temporary name in the output
+  // folder: removed after each input, and by the sweeps of stale temporaries
+  // (below, and at the next run's start) when its worker or the run was killed.
+  const CommandOptions commands{o.outdir, o.command_timeout};
   auto make_worker = [&](int w) -> Executor::Worker {
     std::shared_ptr<Session> session = pipe.session();
-    return [session, &sink, w](const Job& job) { return run_job(job, *session, sink, w); };
+    return [session, &sink, w, commands](const Job& job) { return run_job(job, *session, sink, w, commands); };
   };
   auto on_done = [&](size_t job, ManifestEntry e) {
     try {
