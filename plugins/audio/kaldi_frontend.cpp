@@ -183,6 +183,36 @@ double sum8(const float* x, int64_t n, F f) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+
+// The frame's vector loops, each with an AVX2 clone: the same operations in
+// the same order (no FMA: -ffp-contract=off), so the same bits as the
+// default clone. Free functions, not a cloned member: a member's ifunc is
+// resolved while the plugin is relocated, before ThreadSanitizer's runtime
+// can run the resolver.
+__attribute__((target_clones("avx2", "default"))) void scale_16bit(const float* x, float* buf, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) buf[k] = x[k] * 32768.0f;  // Kaldi reads 16-bit samples as integers
+}
+
+__attribute__((target_clones("avx2", "default"))) void remove_mean(float* buf, int64_t n) {
+  const double mean = sum8(buf, n, [](double v) { return v; }) / static_cast<double>(n);
+  for (int64_t k = 0; k < n; ++k) buf[k] = static_cast<float>(buf[k] - mean);
+}
+
+// x[t] − c·x[t−1] (x[−1] = x[0]), times the window, then zeros to `padded`.
+__attribute__((target_clones("avx2", "default"))) void preemphasize_window_pad(float* buf, int64_t n, int64_t padded,
+                                                                                float c, const float* window) {
+  if (c != 0.0f) {
+    for (int64_t k = n - 1; k >= 1; --k) buf[k] -= c * buf[k - 1];
+    buf[0] -= c * buf[0];
+  }
+  for (int64_t k = 0; k < n; ++k) buf[k] *= window[k];
+  for (int64_t k = n; k < padded; ++k) buf[k] = 0.0f;
+}
+
+__attribute__((target_clones("avx2", "default"))) void power_spectrum(const fftwf_complex* X, float* p, int64_t bins) {
+  for (int64_t k = 0; k < bins; ++k) p[k] = X[k][0] * X[k][0] + X[k][1] * X[k][1];
+}
+
 }  // namespace
 
 double KaldiFrontend::log_energy(const float* x, int64_t n) const {
@@ -192,28 +222,17 @@ double KaldiFrontend::log_energy(const float* x, int64_t n) const {
   return le;
 }
 
-// AVX2 where the CPU has it: the same operations in the same order (no FMA:
-// -ffp-contract=off), so the same bits as the default clone.
-__attribute__((target_clones("avx2", "default"))) double KaldiFrontend::frame(const float* x, size_t channel) {
-  constexpr float kScale = 32768.0f;
+double KaldiFrontend::frame(const float* x, size_t channel) {
   float* buf = fft_->input();
-  for (int64_t k = 0; k < size_; ++k) buf[k] = x[k] * kScale;
+  scale_16bit(x, buf, size_);
   if (o_.dither != 0.0) {
     const float d = static_cast<float>(o_.dither);
     for (int64_t k = 0; k < size_; ++k) buf[k] += d * gauss(channel);
   }
-  if (o_.remove_dc) {
-    const double mean = sum8(buf, size_, [](double v) { return v; }) / static_cast<double>(size_);
-    for (int64_t k = 0; k < size_; ++k) buf[k] = static_cast<float>(buf[k] - mean);
-  }
+  if (o_.remove_dc) remove_mean(buf, size_);
   double le = 0.0;
   if (energy_ == Energy::raw) le = log_energy(buf, size_);
-  if (o_.preemph != 0.0f) {
-    for (int64_t k = size_ - 1; k >= 1; --k) buf[k] -= o_.preemph * buf[k - 1];
-    buf[0] -= o_.preemph * buf[0];
-  }
-  for (int64_t k = 0; k < size_; ++k) buf[k] *= window_[static_cast<size_t>(k)];
-  for (int64_t k = size_; k < padded_; ++k) buf[k] = 0.0f;
+  preemphasize_window_pad(buf, size_, padded_, o_.preemph, window_.data());
   if (energy_ == Energy::windowed) le = log_energy(buf, padded_);
   fft_->run();
   const fftwf_complex* X = fft_->output();
@@ -228,7 +247,7 @@ __attribute__((target_clones("avx2", "default"))) double KaldiFrontend::frame(co
     return le;
   }
   float* p = power_.data();
-  for (int64_t k = 0; k <= half; ++k) p[k] = X[k][0] * X[k][0] + X[k][1] * X[k][1];  // one branch-free loop: vectorized
+  power_spectrum(X, p, half + 1);
   if (spectrum_ == Spectrum::magnitude)
     for (int64_t k = 0; k <= half; ++k) p[k] = std::sqrt(p[k]);
   return le;

@@ -12,8 +12,9 @@
 // of the correctly rounded result (glibc's documented bound). Scalar logf
 // was a tenth of a log-mel run.
 extern "C" __m128 _ZGVbN4v_logf(__m128);
-extern "C" __m256 _ZGVdN8v_logf(__m256);
-extern "C" __m512 _ZGVeN16v_logf(__m512);
+// (Declared with their targets, as clang requires of vector arguments.)
+extern "C" __attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_logf(__m256);
+extern "C" __attribute__((target("avx512f"))) __m512 _ZGVeN16v_logf(__m512);
 #define FP_HAVE_MVEC 1
 #endif
 
