@@ -1,13 +1,17 @@
 // Reading a run folder's outputs back (see run_outputs.hpp).
 #include "run_outputs.hpp"
 
+// The engine's own manifest parts, compiled into the CLI (the library hides
+// them): the same line format, names and digests as `run` writes.
+#include "batch/atomic_file.hpp"
+#include "batch/manifest.hpp"
+#include "batch/manifest_entry.hpp"
+
 #include <featpipe/featpipe.hpp>
 #include <featpipe/kaldi_io.hpp>
 #include <featpipe/npy.hpp>
 #include <featpipe/runner.hpp>
 
-#include <nlohmann/json.hpp>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,79 +25,15 @@ namespace fs = std::filesystem;
 namespace featpipe::cli {
 namespace {
 
-struct Line {
-  std::string status, input, output, utt_id, error, xxh3;
-  std::vector<int64_t> shape;
-  std::vector<std::string> axes;
-  int64_t bytes = -1;
-};
-
-// A name that is not UTF-8 is stored as base64 beside its U+FFFD form;
-// only the bytes find the file.
-std::optional<std::string> unbase64(const std::string& s) {
-  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    if (c == '=') break;
-    const size_t v = abc.find(c);
-    if (v == std::string::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-std::optional<Line> parse_line(const std::string& text) {
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("output") || !j["output"].is_string() || !j.contains("status") ||
-      !j["status"].is_string())
-    return std::nullopt;
-  Line l;
-  auto text_of = [&](const char* key, std::string& field) {
-    if (j.contains(key) && j[key].is_string()) field = j[key].get<std::string>();
-  };
-  text_of("status", l.status);
-  text_of("input", l.input);
-  text_of("output", l.output);
-  text_of("utt_id", l.utt_id);
-  text_of("error", l.error);
-  text_of("output_xxh3", l.xxh3);
-  if (l.status != "ok" && l.status != "skipped" && l.status != "error" && l.status != "not_taken") return std::nullopt;
-  for (auto [key, field] : {std::pair{"input_b64", &l.input}, std::pair{"output_b64", &l.output}})
-    if (j.contains(key) && j[key].is_string())
-      if (auto bytes = unbase64(j[key].get<std::string>())) *field = *bytes;
-  if (j.contains("output_bytes") && j["output_bytes"].is_number_integer()) l.bytes = j["output_bytes"].get<int64_t>();
-  if (j.contains("shape") && j["shape"].is_array())
-    for (const auto& d : j["shape"])
-      if (d.is_number_integer()) l.shape.push_back(d.get<int64_t>());
-  if (j.contains("axes") && j["axes"].is_array())
-    for (const auto& a : j["axes"])
-      if (a.is_string()) l.axes.push_back(a.get<std::string>());
-  return l;
-}
-
-std::string key_of(const Line& l) {
+// The output's key: the utterance id, else the ark key, else the output
+// without ".npy" (the order Kaldi's sorted feats.scp gives).
+std::string key_of(const ManifestEntry& l) {
   if (!l.utt_id.empty()) return l.utt_id;
   if (const size_t at = l.output.find(".ark#"); at != std::string::npos) return l.output.substr(at + 5);
   const std::string ext = ".npy";
   if (l.output.size() > ext.size() && l.output.compare(l.output.size() - ext.size(), ext.size(), ext) == 0)
     return l.output.substr(0, l.output.size() - ext.size());
   return l.output;
-}
-
-std::string xxh3_hex(const std::string& bytes) {
-  XXH64_canonical_t c;
-  XXH64_canonicalFromHash(&c, XXH3_64bits(bytes.data(), bytes.size()));
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char b : c.digest) s += hex[b >> 4], s += hex[b & 15];
-  return s;
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -110,7 +50,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 void check_recorded(const RunOutput& out, const std::string& bytes) {
   if (out.bytes >= 0 && static_cast<int64_t>(bytes.size()) != out.bytes)
     damaged(out, "damaged: " + std::to_string(bytes.size()) + " bytes, the run wrote " + std::to_string(out.bytes));
-  if (!out.xxh3.empty() && xxh3_hex(bytes) != out.xxh3) damaged(out, "damaged: its bytes differ from what the run wrote (XXH3)");
+  if (!out.xxh3.empty() && bytes_xxh3(bytes) != out.xxh3) damaged(out, "damaged: its bytes differ from what the run wrote (XXH3)");
 }
 
 std::string read_file(const fs::path& file, const RunOutput& out) {
@@ -129,21 +69,15 @@ std::string RunOutput::name() const { return (outdir / output).string(); }
 RunListing list_run(const fs::path& outdir) {
   std::error_code ec;
   if (!fs::is_directory(outdir, ec)) throw Error(printable_name(outdir.string()) + ": not a folder");
-  std::vector<fs::path> manifests;
-  for (const auto& f : fs::directory_iterator(outdir, ec)) {
-    const std::string name = f.path().filename().string();
-    std::error_code type_ec;
-    if (name.rfind("manifest", 0) == 0 && f.path().extension() == ".jsonl" && f.is_regular_file(type_ec))
-      manifests.push_back(f.path());
-  }
-  if (ec) throw Error(printable_name(outdir.string()) + ": cannot be listed: " + ec.message());
+  std::vector<fs::path> manifests = manifest_files(outdir);
   if (manifests.empty())
     throw Error(printable_name(outdir.string()) + ": no manifest*.jsonl: not a folder written by featpipe run");
   std::sort(manifests.begin(), manifests.end());
 
+  using Status = ManifestEntry::Status;
   struct Slot {
-    Line last;
-    std::optional<Line> last_ok;
+    ManifestEntry last;
+    std::optional<ManifestEntry> last_ok;
   };
   std::map<std::string, Slot> slots;  // by output
   std::vector<std::string> order;     // outputs as first seen
@@ -156,19 +90,19 @@ RunListing list_run(const fs::path& outdir) {
     for (std::string text; std::getline(is, text);) {
       ++n;
       if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto l = parse_line(text);
+      auto l = ManifestEntry::parse(text);
       if (!l) {
         r.torn.push_back(m.filename().string() + ":" + std::to_string(n));
         continue;
       }
-      if (l->status == "not_taken" || l->output.empty()) {
-        if (l->status == "error") r.failed.push_back({l->input, l->error});
+      if (l->status == Status::not_taken || l->output.empty()) {
+        if (l->status == Status::error) r.failed.push_back({l->input, l->error});
         else not_taken.insert(l->input);
         continue;
       }
       auto [it, fresh] = slots.try_emplace(l->output);
       if (fresh) order.push_back(l->output);
-      if (l->status == "ok") it->second.last_ok = *l;
+      if (l->status == Status::ok) it->second.last_ok = *l;
       it->second.last = std::move(*l);
     }
     if (is.bad()) throw Error(printable_name(m.string()) + ": cannot be read");
@@ -176,21 +110,21 @@ RunListing list_run(const fs::path& outdir) {
   r.not_taken = not_taken.size();
   for (const std::string& output : order) {
     const Slot& s = slots[output];
-    if (s.last.status == "error") {
+    if (s.last.status == Status::error) {
       r.failed.push_back({s.last.input, s.last.error});
       continue;
     }
     // ok, or skipped: the ok line before it describes the output.
-    const Line& l = s.last.status == "ok" || !s.last_ok ? s.last : *s.last_ok;
+    const ManifestEntry& l = s.last.status == Status::ok || !s.last_ok ? s.last : *s.last_ok;
     RunOutput o;
     o.outdir = outdir;
     o.output = output;
     o.key = key_of(s.last);
-    if (l.status == "ok") {
+    if (l.status == Status::ok) {
       o.shape = l.shape;
       o.axes = l.axes;
-      o.bytes = l.bytes;
-      o.xxh3 = l.xxh3;
+      o.bytes = l.output_bytes;
+      o.xxh3 = l.output_xxh3;
     }
     r.outputs.push_back(std::move(o));
   }
