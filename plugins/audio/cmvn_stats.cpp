@@ -1,13 +1,13 @@
 // Reading global CMVN statistics (see cmvn_stats.hpp).
 #include "cmvn_stats.hpp"
 
+#include <featpipe/kaldi_io.hpp>
 #include <featpipe/sdk.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,41 +21,28 @@ using Matrix = std::vector<std::vector<double>>;
   throw sdk::Error(sdk::cat("stats file '", name, "': ", what), "stats");
 }
 
-// A Kaldi binary matrix at `at` (after "\0B").
+// A Kaldi binary matrix at `at` ("\0B"), its header read as the archive
+// reader reads it (featpipe/kaldi_io.hpp); the values kept in double.
 Matrix binary_matrix(const std::string& b, size_t at, const std::string& name) {
-  auto need = [&](size_t n) {
-    if (at + n > b.size()) fail(name, "the binary matrix is truncated");
-  };
-  need(3);
-  const std::string token = b.substr(at, 3);
-  if (token == "CM " || token == "CM2" || token == "CM3")
-    fail(name, "a compressed matrix: write the statistics with compute-cmvn-stats (not compressed)");
-  if (token != "DM " && token != "FM ") fail(name, "expected a Kaldi matrix (\"DM \" or \"FM \") after \"\\0B\"");
-  const bool dbl = token[0] == 'D';
-  at += 3;
-  int32_t dims[2];
-  for (int32_t& d : dims) {
-    need(5);
-    if (b[at] != 4) fail(name, "expected a 4-byte matrix size");
-    std::memcpy(&d, b.data() + at + 1, 4);  // little-endian, as Kaldi writes on x86
-    at += 5;
+  std::istringstream is(b.substr(at));
+  int64_t rows = 0, cols = 0;
+  bool dbl = false;
+  try {
+    kaldi::read_matrix_header(is, rows, cols, dbl);
+  } catch (const std::exception& e) {
+    fail(name, e.what());
   }
-  if (dims[0] < 0 || dims[1] < 0 || dims[0] > 16 || dims[1] > (1 << 24)) fail(name, "implausible matrix size");
-  const size_t width = dbl ? 8 : 4;
-  need(static_cast<size_t>(dims[0]) * static_cast<size_t>(dims[1]) * width);
-  Matrix m(static_cast<size_t>(dims[0]), std::vector<double>(static_cast<size_t>(dims[1])));
+  if (rows > 16 || cols > (1 << 24)) fail(name, "implausible matrix size");
+  Matrix m(static_cast<size_t>(rows), std::vector<double>(static_cast<size_t>(cols)));
   for (auto& row : m)
     for (double& v : row) {
-      if (dbl) {
-        std::memcpy(&v, b.data() + at, 8);
-      } else {
-        float f;
-        std::memcpy(&f, b.data() + at, 4);
-        v = f;
-      }
-      at += width;
+      float f = 0.0f;
+      if (dbl ? !is.read(reinterpret_cast<char*>(&v), 8) : !is.read(reinterpret_cast<char*>(&f), 4))
+        fail(name, "the binary matrix is truncated");
+      if (!dbl) v = f;
     }
-  if (b.find_first_not_of(" \n\r\t", at) != std::string::npos)
+  const std::string rest((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  if (rest.find_first_not_of(" \n\r\t") != std::string::npos)
     fail(name, "more than one matrix (an archive of per-speaker statistics?): featpipe applies one global set");
   return m;
 }
@@ -134,7 +121,7 @@ CmvnStats read_cmvn_stats(const std::string& path) {
     }
     while (at < b.size() && b[at] == ' ') ++at;
     if (b.compare(at, 2, std::string("\0B", 2)) == 0) {
-      s = from_kaldi(binary_matrix(b, at + 2, name), name);
+      s = from_kaldi(binary_matrix(b, at, name), name);
       s.format = "kaldi binary";
     } else if (at < b.size() && b[at] == '[') {
       s = from_kaldi(text_matrix(b, at, name), name);
