@@ -101,10 +101,24 @@ std::shared_ptr<PyPipeline> PyPipeline::parse(Origin o) {
   return finish(std::move(p), std::move(o));
 }
 
-Tensor PyPipeline::run_file(const std::string& path) {
-  auto s = pool->take();
-  return s->run_file(path);
+namespace {
+
+// `work(session)` on a borrowed session with the GIL released; the result
+// as an array, or the engine's error as an InputError naming `input`.
+template <class Work>
+py::array run_released(SessionPool& pool, const std::string& input, Work&& work) {
+  Tensor t;
+  try {
+    py::gil_scoped_release nogil;
+    auto s = pool.take();
+    t = work(*s);
+  } catch (const Error& e) {
+    raise_input_error(e.what(), input);
+  }
+  return to_numpy(std::move(t));
 }
+
+}  // namespace
 
 py::array PyPipeline::call(const py::object& x, std::optional<double> sample_rate,
                            std::optional<std::vector<std::string>> axes, const std::string& layout) {
@@ -112,14 +126,7 @@ py::array PyPipeline::call(const py::object& x, std::optional<double> sample_rat
     const std::string path = fspath(x);
     if (sample_rate || axes)
       throw py::type_error("sample_rate and axes are for in-memory arrays; a file brings its own");
-    Tensor t;
-    try {
-      py::gil_scoped_release nogil;
-      t = run_file(path);
-    } catch (const Error& e) {
-      raise_input_error(e.what(), path);
-    }
-    return to_numpy(std::move(t));
+    return run_released(*pool, path, [&](Session& s) { return s.run_file(path); });
   }
   if (layout != "hwc" && layout != "chw") throw py::value_error("layout must be 'hwc' or 'chw', got '" + layout + "'");
   py::array a = py::array::ensure(x);
@@ -136,15 +143,7 @@ py::array PyPipeline::call(const py::object& x, std::optional<double> sample_rat
     static const std::string time_axis[] = {"time"};
     const std::map<std::string, double> attrs = {{"sample_rate", *sample_rate}};
     const TensorView v{static_cast<const float*>(a.data()), shape, time_axis, &attrs};
-    Tensor t;
-    try {
-      py::gil_scoped_release nogil;
-      auto s = pool->take();
-      t = s->run(v);
-    } catch (const Error& e) {
-      raise_input_error(e.what(), "<array>");
-    }
-    return to_numpy(std::move(t));
+    return run_released(*pool, "<array>", [&](Session& s) { return s.run(v); });
   }
   Tensor in;
   switch (input.kind) {
@@ -160,15 +159,7 @@ py::array PyPipeline::call(const py::object& x, std::optional<double> sample_rat
       in = tensor_input(a, input, axes, sample_rate);
       break;
   }
-  Tensor t;
-  try {
-    py::gil_scoped_release nogil;
-    auto s = pool->take();
-    t = s->run(std::move(in));
-  } catch (const Error& e) {
-    raise_input_error(e.what(), "<array>");
-  }
-  return to_numpy(std::move(t));
+  return run_released(*pool, "<array>", [&](Session& s) { return s.run(std::move(in)); });
 }
 
 void bind_pipeline(py::module_& m) {

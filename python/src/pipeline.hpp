@@ -64,8 +64,6 @@ struct PyPipeline {
   // pipe(x): a path (str, os.PathLike) or an array.
   py::array call(const py::object& x, std::optional<double> sample_rate,
                  std::optional<std::vector<std::string>> axes, const std::string& layout);
-  // The same on a path with the GIL released; errors as Error.
-  Tensor run_file(const std::string& path);
 };
 
 void bind_pipeline(py::module_& m);

@@ -2,7 +2,6 @@
 ones (each an item carrying its error), and stops cleanly when dropped."""
 import gc
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -62,7 +61,6 @@ def test_map_small_prefetch_and_pathlike(tmp_path, media):
 
 def test_map_dropped_early_stops_its_threads(media):
     pipe = pipeline("speech-logmel")
-    before = threading.active_count()
     for _ in range(20):
         it = pipe.map([media["mono16k"]] * 200, jobs=2)
         next(it)
@@ -75,7 +73,6 @@ def test_map_dropped_early_stops_its_threads(media):
     # The map's workers are C++ threads: count them in /proc, not threading.
     tasks = len(os.listdir("/proc/self/task"))
     assert tasks < 12, f"{tasks} threads left"
-    assert threading.active_count() == before
 
 
 def test_map_argument_mistakes(media):
