@@ -162,8 +162,25 @@ void finish_clearing(const fs::path& outdir) {
 }
 
 void store_provenance(const Pipeline& pipe, const fs::path& outdir) {
+  place_provenance(stage_provenance(pipe, outdir), outdir);
+}
+
+fs::path stage_provenance(const Pipeline& pipe, const fs::path& outdir) {
+  // A temporary name of this process: a run killed before placing it
+  // leaves it to remove_stale_temporaries.
+  const fs::path staged = temporary_path(outdir / "provenance.json", 1);
   const std::string text = pipe.provenance_json();
-  write_atomic(outdir / "provenance.json", [&](std::ostream& os) { os << text << "\n"; }, 0);
+  write_atomic(staged, [&](std::ostream& os) { os << text << "\n"; }, 0);
+  return staged;
+}
+
+void place_provenance(const fs::path& staged, const fs::path& outdir) {
+  std::error_code ec;
+  fs::rename(staged, outdir / "provenance.json", ec);
+  if (ec) {
+    fs::remove(staged, ec);
+    throw Error("cannot write " + (outdir / "provenance.json").string() + ": " + ec.message());
+  }
 }
 
 }  // namespace featpipe

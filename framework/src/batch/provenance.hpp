@@ -36,5 +36,10 @@ void finish_clearing(const std::filesystem::path& outdir);
 
 // Writes the pipeline's provenance.json (temporary + rename).
 void store_provenance(const Pipeline& pipe, const std::filesystem::path& outdir);
+// The same in two steps, for --overwrite: the file written whole under a
+// temporary name (a full disk fails here, before anything is cleared),
+// then put in place by a rename, which needs no room.
+std::filesystem::path stage_provenance(const Pipeline& pipe, const std::filesystem::path& outdir);
+void place_provenance(const std::filesystem::path& staged, const std::filesystem::path& outdir);
 
 }  // namespace featpipe

@@ -111,13 +111,17 @@ std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& 
   if (prov == ProvenanceState::replace) {
     const std::string tmp = temporary_path(path, 0).string();
     auto m = std::make_unique<Manifest>(tmp, room);
+    fs::path staged;
     try {
+      staged = stage_provenance(pipe, dir);  // its bytes on disk before anything is cleared
       clear_listed_outputs(dir);
-      store_provenance(pipe, dir);
+      place_provenance(staged, dir);
+      staged.clear();
       m->rename_to(path);
     } catch (...) {
       std::error_code ec;
       fs::remove(tmp, ec);
+      if (!staged.empty()) fs::remove(staged, ec);
       throw;
     }
     return m;
