@@ -172,14 +172,16 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
       sdk::Param::Choice("resample_quality", "vhq", "vhq|hq|mq|lq")
           .doc("libsoxr recipe; lower ones shorten a live stream's resampling delay (vhq: ~77 ms at 48 kHz) "
                "at some accuracy"),
-      sdk::Param::Float("max_duration", "3600").range(1e-3, 1e6).unit("s")
-          .doc("refuse files longer than this (checked on the header before decoding, and while reading)"),
+      sdk::Param::Float("max_duration", "null").nullable().range(1e-3, 1e9).unit("s")
+          .doc("refuse files longer than this (checked on the header before decoding, and while reading); null: "
+               "no limit when the file is read in chunks (no later step needs the whole input), else 3600 (an "
+               "hour held in memory)"),
   };
 
   explicit Decode(const sdk::Params& p)
       : rate_(p.is_null("sample_rate") ? 0.0 : static_cast<double>(p.i("sample_rate"))), mono_(p.b("mono")),
         channel_(p.is_null("channel") ? -1 : p.i("channel")), recipe_(soxr_recipe(p.s("resample_quality"))),
-        max_duration_(p.f("max_duration")) {
+        max_duration_(p.is_null("max_duration") ? 0.0 : p.f("max_duration")) {
     check(channel_ < 0 || mono_, "channel", "channel picks one channel ([time]): it cannot be used with mono: false");
   }
 
@@ -210,6 +212,7 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     fp_stream_info info{};
     sdk::Spec out = configure(in, info);
     if (in.rank() == 0) return out;  // file mode: open_file() follows
+    reader_.reset();
     file_mode_ = false;
     in_rate_ = in.attr("sample_rate");
     check(std::isfinite(in_rate_), nullptr, "raw samples need a sample_rate attribute");
@@ -219,97 +222,26 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   }
 
   sdk::Spec open_file(const std::string& path) override {
-    file_mode_ = true;
-    emitted_ = false;
-    const std::string name = std::filesystem::path(path).filename().string();
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    check(!ec, nullptr, "cannot read '", name, "': ", ec.message());
-    check(size > 0, nullptr, "'", name, "' is empty (0 bytes)");
-
-    SF_INFO info{};
-    std::unique_ptr<SNDFILE, int (*)(SNDFILE*)> f(sf_open(path.c_str(), SFM_READ, &info), &sf_close);
-    check(f != nullptr, nullptr, "cannot decode '", name, "': ", sf_strerror(nullptr));
-    check(info.channels > 0 && info.samplerate > 0, nullptr, "'", name, "' declares ", info.channels,
-          " channels at ", info.samplerate, " Hz");
-    check(info.samplerate >= kMinFileRate && info.samplerate <= kMaxFileRate, nullptr, "'", name,
-          "' declares a sample rate of ", info.samplerate, " Hz in its header; audio.decode reads files of ",
-          kMinFileRate, " to ", kMaxFileRate, " Hz");
-    // frames is exact for most formats, an estimate for MP3: the read loop
-    // below checks again as samples arrive.
-    const int64_t max_frames = static_cast<int64_t>(std::floor(max_duration_ * info.samplerate));
-    check(info.frames <= max_frames || info.frames >= std::numeric_limits<sf_count_t>::max() / 2, nullptr, "'", name,
-          "' is ", sdk::cat(static_cast<double>(info.frames) / info.samplerate), " s long (", info.frames, " frames at ",
-          info.samplerate, " Hz), over max_duration (", max_duration_, " s)");
-    check_not_truncated(f.get(), name);
-    check(channel_ < info.channels, nullptr, "'", name, "' has ", info.channels, " channel(s); channel: ", channel_,
-          " asks for channel ", channel_ + 1, " (counted from 0)");
-
-    // Read interleaved frames in blocks; planar per channel (or the mean).
-    const int ch = info.channels;
+    open_reader(path, max_duration_ > 0 ? max_duration_ : kWholeFileDuration);
+    FileReader& r = *reader_;
+    const int ch = r.info.channels;
     const int out_ch = mono_ ? 1 : ch;
     std::vector<std::vector<float>> planes(static_cast<size_t>(out_ch));
-    std::vector<float> block(ch == 1 ? 0 : static_cast<size_t>(65536) * static_cast<size_t>(ch));
-    const bool pcm16 = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 &&
-                       ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV || (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
-    if (pcm16 && ch == 1) shorts_.resize(65536);  // kept across files
-    // Plain little-endian 16-bit WAV: the raw bytes are the samples
-    // (libsndfile's own short read copies them through a slower loop).
-    const bool raw16 = pcm16 && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV &&
-                       std::endian::native == std::endian::little &&
-                       sf_command(f.get(), SFC_RAW_DATA_NEEDS_ENDSWAP, nullptr, 0) == SF_FALSE;
     int64_t total = 0;
     for (;;) {
-      check(total <= max_frames, nullptr, "'", name, "' is longer than max_duration (", max_duration_,
-            " s): over ", total, " frames at ", info.samplerate, " Hz");
       if (ch == 1) {  // common case: read straight into mono_buf_ (kept across files: no zero fill)
-        if (mono_buf_.size() < static_cast<size_t>(total) + 65536)
-          mono_buf_.resize(std::max(mono_buf_.size() * 2, static_cast<size_t>(total) + 65536));
-        float* dst = mono_buf_.data() + total;
-        sf_count_t got;
-        if (pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
-          got = raw16 ? sf_read_raw(f.get(), shorts_.data(), 65536 * 2) / 2 : sf_readf_short(f.get(), shorts_.data(), 65536);
-          shorts_to_float(shorts_.data(), dst, got);
-        } else {
-          got = sf_readf_float(f.get(), dst, 65536);
-          check_block(dst, got, 1, total, name);
-        }
-        if (got <= 0) break;
-        total += got;
-        continue;
+        if (mono_buf_.size() < static_cast<size_t>(total) + kBlock)
+          mono_buf_.resize(std::max(mono_buf_.size() * 2, static_cast<size_t>(total) + kBlock));
       }
-      const sf_count_t got = sf_readf_float(f.get(), block.data(), 65536);
+      const int64_t got = read_block(r, mono_buf_.data() + (ch == 1 ? total : 0), planes);
       if (got <= 0) break;
-      check_block(block.data(), got, ch, total, name);
-      for (int c = 0; c < out_ch; ++c) planes[static_cast<size_t>(c)].reserve(static_cast<size_t>(total + got));
-      if (channel_ >= 0) {  // Kaldi's --channel: one channel as it is
-        auto& p = planes[0];
-        for (sf_count_t t = 0; t < got; ++t) p.push_back(block[static_cast<size_t>(t * ch + channel_)]);
-      } else if (mono_) {
-        auto& p = planes[0];
-        const float inv = 1.0f / static_cast<float>(ch);
-        for (sf_count_t t = 0; t < got; ++t) {
-          const float* fr = block.data() + t * ch;
-          float s = 0.0f;
-          for (int c = 0; c < ch; ++c) s += fr[c];
-          p.push_back(ch == 1 ? s : s * inv);
-        }
-      } else {
-        for (sf_count_t t = 0; t < got; ++t)
-          for (int c = 0; c < ch; ++c) planes[static_cast<size_t>(c)].push_back(block[static_cast<size_t>(t * ch + c)]);
-      }
       total += got;
     }
-    check(sf_error(f.get()) == SF_ERR_NO_ERROR, nullptr, "cannot decode '", name, "': ", sf_strerror(f.get()));
-    check(total > 0, nullptr, "'", name, "' holds no audio samples (0 frames)");
-    const bool exact = (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG && info.frames > 0 &&
-                       info.frames < std::numeric_limits<sf_count_t>::max() / 2;
-    check(!exact || total >= info.frames, nullptr, "'", name, "' is truncated: its header declares ", info.frames,
-          " frames, only ", total, " could be read");
+    end_of_file(r);
+    const std::string name = r.name;
+    reader_.reset();
 
     // Resample through the incremental path, in chunks, as a stream would.
-    in_rate_ = info.samplerate;
-    setup_resampler(in_rate_, out_ch);
     data_.clear();
     emit_ = nullptr;
     std::vector<float> planar;
@@ -342,6 +274,27 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     check(length_ > 0, nullptr, "'", name, "' holds too few samples to resample");
     out_channels_ = out_ch;
     return out_spec(mono_ ? -1 : ch, length_, rate_ > 0 ? rate_ : in_rate_);
+  }
+
+  // The engine's path when no step needs the whole input: the file is read
+  // `chunk` frames at a time by flush(), so memory does not grow with its
+  // length (and max_duration, when not set, does not apply).
+  sdk::Spec open_file_chunked(const std::string& path, int64_t chunk) {
+    check(chunk > 0, nullptr, "open_file_chunked: chunk must be positive");
+    open_reader(path, max_duration_ > 0 ? max_duration_ : std::numeric_limits<double>::infinity());
+    chunk_ = chunk;
+    emitted_ = true;  // flush() reads from reader_, not the whole-file buffer
+    emitted_length_ = 0;
+    out_channels_ = mono_ ? 1 : reader_->info.channels;
+    if (resampler_) resampler_->clear();
+    // The length is known up front only without resampling, and not for
+    // MP3 (its header's frame count is an estimate).
+    const int64_t n = !resampler_ && reader_->exact ? static_cast<int64_t>(reader_->info.frames) : -1;
+    return out_spec(mono_ ? -1 : reader_->info.channels, n, rate_ > 0 ? rate_ : in_rate_);
+  }
+
+  const void* extension(std::string_view id) override {
+    return id == FP_EXT_SOURCE_CHUNKS ? sdk::source_chunks<Decode>() : nullptr;
   }
 
   void push(fp_tensor& in, fp_tensor& out) override {
@@ -385,6 +338,10 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   }
 
   void flush(fp_tensor& out) override {
+    if (reader_) {
+      chunk_flush(out);
+      return;
+    }
     if (file_mode_) {
       if (emitted_) { out = fp_tensor{}; return; }
       emitted_ = true;
@@ -437,6 +394,185 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
     out = sdk::view(mix_.data(), {channels, n});
   }
 
+  // libsndfile reads in blocks of this many frames.
+  static constexpr int64_t kBlock = 65536;
+  // max_duration when not set and the file is decoded whole (a later step
+  // needs the whole input): an hour is 230 MB of float samples at 16 kHz.
+  static constexpr double kWholeFileDuration = 3600;
+
+  // An open file: its header checked, frames read block by block.
+  struct FileReader {
+    std::unique_ptr<SNDFILE, int (*)(SNDFILE*)> f{nullptr, &sf_close};
+    SF_INFO info{};
+    std::string name;
+    double limit = 0;  // seconds
+    int64_t max_frames = 0;
+    int64_t total = 0;  // frames read so far
+    bool pcm16 = false, raw16 = false;
+    bool exact = false;  // info.frames is the true length (not MP3's estimate)
+  };
+
+  // "max_duration (2.5 s)", or the whole-file default and how to raise it.
+  std::string limit_text(double limit) const {
+    if (max_duration_ > 0) return sdk::cat("max_duration (", limit, " s)");
+    return sdk::cat("max_duration (", limit,
+                    " s when not set and a later step needs the whole input, which holds the file in memory; "
+                    "raise it with audio.decode's max_duration)");
+  }
+
+  void open_reader(const std::string& path, double limit) {
+    file_mode_ = true;
+    emitted_ = false;
+    reader_.reset();
+    auto r = std::make_unique<FileReader>();
+    r->name = std::filesystem::path(path).filename().string();
+    const std::string& name = r->name;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    check(!ec, nullptr, "cannot read '", name, "': ", ec.message());
+    check(size > 0, nullptr, "'", name, "' is empty (0 bytes)");
+
+    SF_INFO& info = r->info;
+    r->f.reset(sf_open(path.c_str(), SFM_READ, &info));
+    check(r->f != nullptr, nullptr, "cannot decode '", name, "': ", sf_strerror(nullptr));
+    check(info.channels > 0 && info.samplerate > 0, nullptr, "'", name, "' declares ", info.channels,
+          " channels at ", info.samplerate, " Hz");
+    check(info.samplerate >= kMinFileRate && info.samplerate <= kMaxFileRate, nullptr, "'", name,
+          "' declares a sample rate of ", info.samplerate, " Hz in its header; audio.decode reads files of ",
+          kMinFileRate, " to ", kMaxFileRate, " Hz");
+    // frames is exact for most formats, an estimate for MP3: read_block()
+    // checks again as samples arrive.
+    r->limit = limit;
+    r->max_frames = std::isinf(limit) ? std::numeric_limits<int64_t>::max()
+                                      : static_cast<int64_t>(std::floor(limit * info.samplerate));
+    check(info.frames <= r->max_frames || info.frames >= std::numeric_limits<sf_count_t>::max() / 2, nullptr, "'",
+          name, "' is ", sdk::cat(static_cast<double>(info.frames) / info.samplerate), " s long (", info.frames,
+          " frames at ", info.samplerate, " Hz), over ", limit_text(limit));
+    check_not_truncated(r->f.get(), name);
+    check(channel_ < info.channels, nullptr, "'", name, "' has ", info.channels, " channel(s); channel: ", channel_,
+          " asks for channel ", channel_ + 1, " (counted from 0)");
+    r->pcm16 = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 &&
+               ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV || (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
+    // Plain little-endian 16-bit WAV: the raw bytes are the samples
+    // (libsndfile's own short read copies them through a slower loop).
+    r->raw16 = r->pcm16 && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV &&
+               std::endian::native == std::endian::little &&
+               sf_command(r->f.get(), SFC_RAW_DATA_NEEDS_ENDSWAP, nullptr, 0) == SF_FALSE;
+    if (r->pcm16 && info.channels == 1) shorts_.resize(kBlock);  // kept across files
+    r->exact = (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG && info.frames > 0 &&
+               info.frames < std::numeric_limits<sf_count_t>::max() / 2;
+    in_rate_ = info.samplerate;
+    setup_resampler(in_rate_, mono_ ? 1 : info.channels);
+    reader_ = std::move(r);
+  }
+
+  // Reads up to kBlock frames: mono files into `mono_dst` (room for kBlock),
+  // others appended to `planes` (the mean, the `channel`, or each channel).
+  // Returns the frames read, 0 at the end.
+  int64_t read_block(FileReader& r, float* mono_dst, std::vector<std::vector<float>>& planes) {
+    const SF_INFO& info = r.info;
+    check(r.total <= r.max_frames, nullptr, "'", r.name, "' is longer than ", limit_text(r.limit), ": over ", r.total,
+          " frames at ", info.samplerate, " Hz");
+    const int ch = info.channels;
+    SNDFILE* f = r.f.get();
+    if (ch == 1) {
+      sf_count_t got;
+      if (r.pcm16) {  // x / 32768 exactly as libsndfile's float read, vectorized
+        got = r.raw16 ? sf_read_raw(f, shorts_.data(), kBlock * 2) / 2 : sf_readf_short(f, shorts_.data(), kBlock);
+        shorts_to_float(shorts_.data(), mono_dst, got);
+      } else {
+        got = sf_readf_float(f, mono_dst, kBlock);
+        check_block(mono_dst, got, 1, r.total, r.name);
+      }
+      if (got <= 0) return 0;
+      r.total += got;
+      return got;
+    }
+    block_.resize(static_cast<size_t>(kBlock) * static_cast<size_t>(ch));
+    const sf_count_t got = sf_readf_float(f, block_.data(), kBlock);
+    if (got <= 0) return 0;
+    check_block(block_.data(), got, ch, r.total, r.name);
+    for (auto& p : planes) p.reserve(p.size() + static_cast<size_t>(got));
+    if (channel_ >= 0) {  // Kaldi's --channel: one channel as it is
+      auto& p = planes[0];
+      for (sf_count_t t = 0; t < got; ++t) p.push_back(block_[static_cast<size_t>(t * ch + channel_)]);
+    } else if (mono_) {
+      auto& p = planes[0];
+      const float inv = 1.0f / static_cast<float>(ch);
+      for (sf_count_t t = 0; t < got; ++t) {
+        const float* fr = block_.data() + t * ch;
+        float s = 0.0f;
+        for (int c = 0; c < ch; ++c) s += fr[c];
+        p.push_back(s * inv);
+      }
+    } else {
+      for (sf_count_t t = 0; t < got; ++t)
+        for (int c = 0; c < ch; ++c) planes[static_cast<size_t>(c)].push_back(block_[static_cast<size_t>(t * ch + c)]);
+    }
+    r.total += got;
+    return got;
+  }
+
+  // After the last block: what only the end can tell.
+  static void end_of_file(FileReader& r) {
+    check(sf_error(r.f.get()) == SF_ERR_NO_ERROR, nullptr, "cannot decode '", r.name, "': ", sf_strerror(r.f.get()));
+    check(r.total > 0, nullptr, "'", r.name, "' holds no audio samples (0 frames)");
+    check(!r.exact || r.total >= r.info.frames, nullptr, "'", r.name, "' is truncated: its header declares ",
+          r.info.frames, " frames, only ", r.total, " could be read");
+  }
+
+  // flush() after open_file_chunked(): the next chunk_ frames (rounded up
+  // to whole blocks), resampled; nothing once the file has ended.
+  void chunk_flush(fp_tensor& out) {
+    FileReader& r = *reader_;
+    const int ch = r.info.channels;
+    const int64_t out_ch = out_channels_;
+    out = fp_tensor{};
+    for (;;) {  // until something comes out (a resampler holds back its first samples) or the end
+      chunk_planes_.resize(static_cast<size_t>(ch == 1 ? 0 : out_ch));
+      for (auto& p : chunk_planes_) p.clear();
+      int64_t n = 0;
+      bool ended = false;
+      while (n < chunk_) {
+        if (ch == 1 && mono_buf_.size() < static_cast<size_t>(n + kBlock)) mono_buf_.resize(static_cast<size_t>(n + kBlock));
+        const int64_t got = read_block(r, ch == 1 ? mono_buf_.data() + n : nullptr, chunk_planes_);
+        if (got <= 0) {
+          ended = true;
+          break;
+        }
+        n += got;
+      }
+      if (ended) end_of_file(r);
+      const float* src = mono_buf_.data();
+      if (ch > 1) {  // planar [out_ch, n]
+        planar_.resize(static_cast<size_t>(out_ch * n));
+        for (int64_t c = 0; c < out_ch; ++c)
+          std::copy(chunk_planes_[static_cast<size_t>(c)].begin(), chunk_planes_[static_cast<size_t>(c)].end(),
+                    planar_.begin() + c * n);
+        src = planar_.data();
+      }
+      int64_t m = 0;  // output samples per channel
+      if (!resampler_) {
+        m = n;
+        if (n > 0) out = mono_ ? sdk::view(const_cast<float*>(src), {n}) : sdk::view(const_cast<float*>(src), {out_ch, n});
+      } else {
+        resampler_->clear();
+        if (n > 0) resampler_->process(src, n, n);
+        if (ended) resampler_->process(nullptr, 0, 0);
+        m = static_cast<int64_t>(resampler_->out(0).size());
+        if (m > 0) emit_resampled(out_ch, out);
+      }
+      emitted_length_ += m;
+      if (ended) {
+        const std::string name = r.name;
+        reader_.reset();
+        check(emitted_length_ > 0, nullptr, "'", name, "' holds too few samples to resample");
+        return;
+      }
+      if (m > 0) return;
+    }
+  }
+
   // Refuses NaN and infinite samples (float files), naming the first.
   static void check_block(const float* x, int64_t got, int ch, int64_t total, const std::string& name) {
     const int64_t k = sdk::first_nonfinite(x, got * ch);
@@ -463,11 +599,16 @@ class Decode final : public sdk::Stage, public sdk::StageDefaults {
   bool mono_;
   int64_t channel_;  // -1: the mean (mono) or every channel
   unsigned long recipe_;  // libsoxr quality recipe
-  double max_duration_;   // seconds; longer files are refused
+  double max_duration_;   // seconds; longer files are refused; 0: not set
   bool file_mode_ = false, emitted_ = false;
   double in_rate_ = 0;
   int64_t in_channels_ = 1;
   std::unique_ptr<Resampler> resampler_;
+  std::unique_ptr<FileReader> reader_;  // while a file is read (chunked, or whole in open_file)
+  int64_t chunk_ = 0;                   // frames per flush() when chunked
+  int64_t emitted_length_ = 0;          // samples per channel emitted so far (chunked)
+  std::vector<float> block_, planar_;   // interleaved read block; a chunk made planar
+  std::vector<std::vector<float>> chunk_planes_;
   std::vector<float> data_, mix_;
   std::vector<float> mono_buf_;  // mono file samples, reused from file to file
   std::vector<short> shorts_;    // 16-bit read block, likewise

@@ -78,7 +78,7 @@ extern "C" {
 /* The version of this header. MAJOR: an incompatible change (refused).
  * MINOR: fields or extension ids added. PATCH: comments and fixes only. */
 #define FP_ABI_MAJOR 2
-#define FP_ABI_MINOR 1
+#define FP_ABI_MINOR 2
 #define FP_ABI_PATCH 0
 
 #define FP_STRINGIFY_(x) #x
@@ -350,6 +350,24 @@ typedef struct fp_plugin {
    * points to lives as long as the process. */
   const void *(*get_extension)(const char *id);
 } fp_plugin;
+
+/* ------------------------------------------------------ stage extensions */
+
+/* "featpipe.source_chunks/1" (a source stage instance's get_extension):
+ * decode a file in bounded chunks, so a long recording never sits whole in
+ * memory. The engine uses it when no step needs the whole input. */
+#define FP_EXT_SOURCE_CHUNKS "featpipe.source_chunks/1"
+typedef struct fp_source_chunks {
+  uint32_t struct_size; /* sizeof(fp_source_chunks) as the plugin built */
+  /* [stage-thread] As open_file, but the data then comes from repeated
+   * `flush` calls, each emitting at most about `chunk` units along the
+   * stream axis (of the file, before any resampling), until one emits
+   * nothing: the end of the input. The concatenated chunks equal what
+   * open_file + flush give. `out` may leave the stream axis's length
+   * unknown (-1). Errors found while reading (a truncated file, NaN
+   * samples) fail a later flush. */
+  fp_status (*open_file_chunked)(fp_stage *st, const char *path, int64_t chunk, fp_spec *out);
+} fp_source_chunks;
 
 /* The one exported symbol. */
 typedef const fp_plugin *(*fp_plugin_entry_fn)(void);

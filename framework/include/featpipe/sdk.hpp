@@ -486,6 +486,19 @@ struct Adapter {
 
 }  // namespace detail
 
+// A source stage S that can decode a file in bounded chunks returns this
+// from extension(FP_EXT_SOURCE_CHUNKS): S defines
+// `Spec open_file_chunked(const std::string& path, int64_t chunk)` and then
+// emits the file chunk by chunk from flush() (see fp_source_chunks).
+template <class S>
+const fp_source_chunks* source_chunks() {
+  static const fp_source_chunks ext{
+      sizeof(fp_source_chunks), [](fp_stage* s, const char* path, int64_t chunk, fp_spec* out) -> fp_status {
+        return detail::Adapter<S>::guard(s, [&](S& x) { *out = x.open_file_chunked(path, chunk).raw(); });
+      }};
+  return &ext;
+}
+
 // The object behind an instance of stage class S, for extension functions
 // that receive the fp_stage (null if its constructor failed).
 template <class S>
