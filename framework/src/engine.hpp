@@ -21,6 +21,7 @@ struct StepDef {
   ResolvedParams params;
   sdk::Spec in, out;            // agreed at load time
   fp_stream_info stream{};
+  bool chunked_files = false;   // a source offering featpipe.source_chunks/1
   std::string context;          // "step 2 'audio.stft'"
   // file:line:col of `param` when the step has it, else of the step.
   std::string where_param(const std::string& file, const char* param) const;
@@ -38,6 +39,9 @@ struct Pipeline::Impl {
   std::vector<StepInfo> infos;
   bool source = false;
   std::optional<size_t> batch_only;
+  // Files are decoded in chunks (Session::run_file): the source can and no
+  // step needs the whole input.
+  bool chunked_files = false;
   double latency = 0;
   std::vector<std::string> warnings;  // what loads but deserves a look (see Pipeline::warnings)
 };

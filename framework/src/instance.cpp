@@ -2,12 +2,17 @@
 #include "step_trace.hpp"
 
 #include <cmath>
+#include <cstring>
 
 namespace featpipe {
 
 namespace {
 
 bool empty(const fp_tensor& t) { return t.data == nullptr || sdk::numel(t) == 0; }
+
+// Frames of a file decoded per read when files are streamed: 8 s at 16 kHz
+// (0.5 MB a channel), long enough that per-chunk costs vanish.
+constexpr int64_t kFileChunk = 1 << 17;
 
 int64_t first_nonfinite(const fp_tensor& t) { return sdk::first_nonfinite(t.data, sdk::numel(t)); }
 
@@ -24,6 +29,11 @@ Session::Impl::Impl(std::shared_ptr<const Pipeline> pipe) : keep(std::move(pipe)
     h.check(h.get()->configure(h.get(), &def.in.raw(), &out, &info));
   }
   specs.resize(p.steps.size());
+  if (p.chunked_files) {
+    StageHandle& s0 = stages.front();
+    chunks_ = static_cast<const fp_source_chunks*>(s0.get()->get_extension(s0.get(), FP_EXT_SOURCE_CHUNKS));
+    if (!chunks_) throw Error(s0.def().context + ": no longer offers " FP_EXT_SOURCE_CHUNKS);
+  }
 }
 
 void Session::Impl::start_from(size_t k) {
@@ -120,12 +130,18 @@ void Session::Impl::sink(const fp_tensor& t) {
   else result_.append(t, specs.back().stream_axis());
 }
 
-Tensor Session::Impl::take_result() {
+Tensor Session::Impl::result_header() const {
   const sdk::Spec& spec = specs.back();
   Tensor r;
   for (int k = 0; k < spec.rank(); ++k) r.axes.emplace_back(spec.axis(k));
   for (uint32_t k = 0; k < spec.raw().attr_count; ++k)
     if (std::isfinite(spec.raw().attrs[k].value)) r.attrs[spec.raw().attrs[k].key] = spec.raw().attrs[k].value;
+  return r;
+}
+
+Tensor Session::Impl::take_result() {
+  const sdk::Spec& spec = specs.back();
+  Tensor r = result_header();
   if (result_.frames() == 0) {  // nothing emitted: zero length on the stream axis
     for (int k = 0; k < spec.rank(); ++k) r.shape.push_back(k == spec.stream_axis() ? 0 : std::max<int64_t>(spec.dim(k), 0));
     return r;
@@ -150,34 +166,88 @@ std::unique_ptr<Session> Pipeline::session() const {
   return Internal::make(std::make_unique<SessionImpl>(shared_from_this()));
 }
 
-Tensor Session::run_file(const std::string& path) {
-  Impl& s = *impl_;
-  if (!s.p.source) throw Error("pipeline " + s.p.file + ": its first step takes a tensor, not a file");
-  auto once = [&] {
-    s.reset_result();
-    s.begin_file(path);
+void Session::Impl::run_file_once(const std::string& path) {
+  reset_result();
+  StageHandle& s0 = stages.front();
+  if (chunks_) {
+    fp_spec out{};
+    step_trace::enter(s0.def().context);
+    s0.check(chunks_->open_file_chunked(s0.get(), path.c_str(), kFileChunk, &out));
+    specs[0] = out;
+    start_from(1);
+    for (;;) {
+      fp_tensor t{};
+      step_trace::enter(s0.def().context);
+      s0.check(s0.get()->flush(s0.get(), &t));
+      if (empty(t)) break;
+      if (check_each) check_finite(t, 0);
+      push(1, t);
+    }
+  } else {
+    begin_file(path);
     fp_tensor t{};
-    StageHandle& s0 = s.stages.front();
     step_trace::enter(s0.def().context);
     s0.check(s0.get()->flush(s0.get(), &t));
-    if (s.check_each && !empty(t)) s.check_finite(t, 0);
-    s.push(1, t);
-    s.finish(1);
-  };
-  once();
-  if (s.saw_nonfinite) {
-    // Rare: run again checking every step, to name the one at fault.
-    s.check_each = true;
-    try {
-      once();
-    } catch (...) {
-      s.check_each = false;
-      throw;
-    }
-    s.check_each = false;
-    throw Error("the output holds non-finite values (NaN or Inf)");
+    if (check_each && !empty(t)) check_finite(t, 0);
+    push(1, t);
   }
-  return s.take_result();
+  finish(1);
+}
+
+void Session::Impl::run_file_checked(const std::string& path, const std::function<void()>& before_rerun) {
+  if (!p.source) throw Error("pipeline " + p.file + ": its first step takes a tensor, not a file");
+  run_file_once(path);
+  if (!saw_nonfinite) return;
+  // Rare: run again checking every step, to name the one at fault.
+  if (before_rerun) before_rerun();
+  check_each = true;
+  try {
+    run_file_once(path);
+  } catch (...) {
+    check_each = false;
+    throw;
+  }
+  check_each = false;
+  throw Error("the output holds non-finite values (NaN or Inf)");
+}
+
+Tensor Session::run_file(const std::string& path) {
+  impl_->run_file_checked(path, nullptr);
+  return impl_->take_result();
+}
+
+Tensor Session::run_file(const std::string& path, const std::function<void(const FramesView&)>& out) {
+  Impl& s = *impl_;
+  int64_t frames = 0;
+  FramesView last{};
+  bool quiet = false;  // during the re-run that names a NaN's step
+  auto keep = std::move(s.on_output);
+  s.on_output = [&](const fp_tensor& t, const sdk::Spec& spec) {
+    if (quiet) return;
+    FramesView v;
+    v.data = t.data;
+    v.rank = t.rank;
+    std::memcpy(v.shape, t.shape, sizeof(int64_t) * static_cast<size_t>(t.rank));
+    v.stream_axis = std::max(spec.stream_axis(), 0);
+    frames += v.frames();
+    last = v;
+    out(v);
+  };
+  struct Restore {
+    Impl& s;
+    std::function<void(const fp_tensor&, const sdk::Spec&)> keep;
+    ~Restore() { s.on_output = std::move(keep); }
+  } restore{s, std::move(keep)};
+  s.run_file_checked(path, [&] { quiet = true; });
+  Tensor r = s.result_header();
+  const sdk::Spec& spec = s.specs.back();
+  if (last.rank == 0) {  // nothing emitted: zero length on the stream axis
+    for (int k = 0; k < spec.rank(); ++k) r.shape.push_back(k == spec.stream_axis() ? 0 : std::max<int64_t>(spec.dim(k), 0));
+  } else {
+    r.shape.assign(last.shape, last.shape + last.rank);
+    r.shape[static_cast<size_t>(last.stream_axis)] = frames;
+  }
+  return r;
 }
 
 namespace {

@@ -132,6 +132,10 @@ void configure_step(PipelineImpl& p, StepDef& s, const sdk::Spec& in, const Step
   si.stream = to_public(info);
   s.stream.whole_input_reason = nullptr;  // the stage's text dies with `h`: copied above
   if (h.get()->describe) si.description = h.get()->describe(h.get());
+  if (s.stage->desc->flags & FP_STAGE_SOURCE) {
+    const auto* chunks = static_cast<const fp_source_chunks*>(h.get()->get_extension(h.get(), FP_EXT_SOURCE_CHUNKS));
+    s.chunked_files = chunks && FP_HAS_FIELD(chunks, fp_source_chunks, open_file_chunked) && chunks->open_file_chunked;
+  }
   p.infos.push_back(si);
 }
 
@@ -264,6 +268,7 @@ void load_pipeline(PipelineImpl& p, const std::string& text, const LoadOptions& 
   p.latency = stream_latency(p.steps, 0);
   for (size_t k = 0; k < p.steps.size(); ++k)
     if (p.steps[k].stream.whole_input && !p.batch_only) p.batch_only = k;
+  p.chunked_files = p.source && p.steps.front().chunked_files && !p.batch_only;
   p.warnings = load_warnings(p);
 }
 

@@ -66,6 +66,7 @@ const std::string& Pipeline::file() const { return impl_->file; }
 const std::vector<StepInfo>& Pipeline::steps() const { return impl_->infos; }
 bool Pipeline::has_source() const { return impl_->source; }
 std::optional<size_t> Pipeline::batch_only_step() const { return impl_->batch_only; }
+bool Pipeline::streams_files() const { return impl_->chunked_files; }
 double Pipeline::latency_samples() const { return impl_->latency; }
 const std::vector<std::string>& Pipeline::warnings() const { return impl_->warnings; }
 

@@ -26,6 +26,10 @@ struct Session::Impl {
 
   // Starting an input: from a file (source step) or from a tensor spec.
   void begin_file(const std::string& path);
+  // One file through every step, its output to sink(); chunked when the
+  // pipeline streams files. Run again checking each step when the output
+  // held a NaN or Inf, to name the step (`before_rerun` first), then throws.
+  void run_file_checked(const std::string& path, const std::function<void()>& before_rerun);
   void begin(const sdk::Spec& in);
   // Push into step k (k == steps: the sink).
   void push(size_t k, fp_tensor& t);
@@ -37,9 +41,13 @@ struct Session::Impl {
   // Batch result assembly.
   void reset_result();
   Tensor take_result();
+  // The result's axes and attributes (no shape, no data).
+  Tensor result_header() const;
 
  private:
+  void run_file_once(const std::string& path);
   void start_from(size_t k);
+  const fp_source_chunks* chunks_ = nullptr;  // the source's, when the pipeline streams files
   void sink(const fp_tensor& t);
   FrameBuffer result_;
   // Whole-input steps (fp_stream_info.whole_input): their input, joined

@@ -157,6 +157,7 @@ struct StepInfo {
 struct Internal;
 
 class Session;
+struct FramesView;
 
 class FEATPIPE_API Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
@@ -173,6 +174,10 @@ class FEATPIPE_API Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::vector<std::string> extensions() const;  // what it reads, lowercase
   // The first step that needs the whole input, or nullopt when streamable.
   std::optional<size_t> batch_only_step() const;
+  // Whether Session::run_file reads a file in bounded chunks (its source
+  // step can, and no step needs the whole input), so memory does not grow
+  // with the file's length; else the file is decoded whole first.
+  bool streams_files() const;
   // Look-ahead of the whole pipeline (its algorithmic latency in a stream),
   // in samples at the rate the first step outputs; NaN when a step can tell
   // it only once the sample rate is known.
@@ -199,6 +204,13 @@ class FEATPIPE_API Session {
   ~Session();
   // Decode and process one file (pipelines with a source step).
   Tensor run_file(const std::string& path);
+  // The same, handing each output chunk to `out` as it completes instead of
+  // assembling it (frames along the output's stream axis, in order; a view
+  // valid during the call): with Pipeline::streams_files(), memory stays
+  // bounded whatever the file's length. Returns the result's axes, shape
+  // and attributes, without data. `out` is not called for a failed input's
+  // later chunks, but may have been called before it failed.
+  Tensor run_file(const std::string& path, const std::function<void(const FramesView&)>& out);
   // Process an in-memory tensor: for a source step, raw data it accepts
   // (e.g. samples [time] or [channel, time] with attrs["sample_rate"]);
   // otherwise the first step's input. Stages work in place: a Tensor is
