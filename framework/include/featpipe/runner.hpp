@@ -67,6 +67,12 @@ struct RunProgress {
 // the CLI's exit status 2. Per-input failures are counted, not thrown.
 FEATPIPE_API RunProgress run_batch(const Pipeline& pipeline, const RunOptions& opts);
 
+// "" when `run` reads this pipeline's files in chunks and writes their
+// features as they come, so memory does not grow with a file's length; else
+// why not: a step needs the whole input, the source decodes files whole, or
+// the output's stream axis is not its first (frames not contiguous).
+FEATPIPE_API std::string why_files_not_streamed(const Pipeline& pipe);
+
 // RunOptions::max_memory's default: physical memory shared by `workers`,
 // at least 1 GiB.
 FEATPIPE_API unsigned long long default_max_memory(int workers);

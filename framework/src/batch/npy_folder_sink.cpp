@@ -3,6 +3,7 @@
 #include <featpipe/npy.hpp>
 
 #include "atomic_file.hpp"
+#include "npy_chunk_writer.hpp"
 
 #include <fstream>
 #include <vector>
@@ -41,6 +42,10 @@ std::string NpyFolderSink::damaged(const std::string& output, const Stored& stor
 Stored NpyFolderSink::write(const std::string& output, const Tensor& t, int worker) {
   const Written w = write_atomic(outdir_ / output, [&](std::ostream& os) { npy::write(os, t.shape, t.data.data()); }, worker);
   return {w.bytes, w.xxh3};
+}
+
+std::unique_ptr<ChunkWriter> NpyFolderSink::open_chunked(const std::string& output, int worker) {
+  return npy_chunk_writer(outdir_ / output, worker, kChunkedBuffer);
 }
 
 }  // namespace featpipe

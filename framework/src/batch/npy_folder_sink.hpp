@@ -20,6 +20,11 @@ class NpyFolderSink final : public Sink {
   std::string describe(const std::string& output) const override { return (outdir_ / output).string(); }
   // Atomic: a killed run leaves no truncated file under the final name.
   Stored write(const std::string& output, const Tensor& features, int worker) override;
+  // Frames held in memory up to kChunkedBuffer bytes (a short input is
+  // written as write() does), then spilled to the temporary file; the
+  // header is written last, the file renamed into place when complete.
+  std::unique_ptr<ChunkWriter> open_chunked(const std::string& output, int worker) override;
+  static constexpr size_t kChunkedBuffer = size_t{8} << 20;
 
  private:
   std::filesystem::path outdir_;

@@ -231,9 +231,13 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   // folder: removed after each input, and by the sweeps of stale temporaries
   // (below, and at the next run's start) when its worker or the run was killed.
   const CommandOptions commands{o.outdir, o.command_timeout};
+  // Long inputs in bounded memory: frames written as they come.
+  const bool chunked = why_files_not_streamed(pipe).empty();
   auto make_worker = [&](int w) -> Executor::Worker {
     std::shared_ptr<Session> session = pipe.session();
-    return [session, &sink, w, commands](const Job& job) { return run_job(job, *session, sink, w, commands); };
+    return [session, &sink, w, commands, chunked](const Job& job) {
+      return run_job(job, *session, sink, w, commands, chunked);
+    };
   };
   auto on_done = [&](size_t job, ManifestEntry e) {
     try {

@@ -9,6 +9,7 @@
 #include <featpipe/featpipe.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,19 @@ namespace featpipe {
 struct Stored {
   int64_t bytes = -1;  // -1: the sink cannot tell
   std::string xxh3;    // XXH3-64 of the stored bytes (16 hex digits); "": none
+};
+
+// One output written as its frames come (a long input streamed through the
+// pipeline): appended along the output's stream axis, which has only axes
+// of size 1 before it, so the frames are contiguous in C order. Destroyed
+// without commit(), it leaves nothing under any name.
+class ChunkWriter {
+ public:
+  virtual ~ChunkWriter() = default;
+  virtual void append(const FramesView& frames) = 0;
+  // Stores what was appended as an array of `shape` (the result's). Throws
+  // Error, leaving nothing.
+  virtual Stored commit(const std::vector<int64_t>& shape) = 0;
 };
 
 class Sink {
@@ -42,6 +56,9 @@ class Sink {
   // Stores one input's features. Called by several workers at once; `worker`
   // tells them apart. Throws Error; never leaves a partial output behind.
   virtual Stored write(const std::string& output, const Tensor& features, int worker) = 0;
+  // A writer storing `output` chunk by chunk, or nullptr when this sink
+  // takes whole tensors only (write()). Same storage and bytes as write().
+  virtual std::unique_ptr<ChunkWriter> open_chunked(const std::string& /*output*/, int /*worker*/) { return nullptr; }
   // After the last write (an index, a tar's end). Not called when the run
   // ends by an exception.
   virtual void finish() {}
