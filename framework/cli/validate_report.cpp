@@ -1,5 +1,6 @@
 #include "validate_report.hpp"
 
+#include <featpipe/runner.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -89,6 +90,24 @@ std::string streaming_line(const Pipeline& pipe) {
   return out;
 }
 
+std::string files_line(const Pipeline& pipe) {
+  if (!pipe.has_source()) return "";
+  const std::string why = why_files_not_streamed(pipe);
+  if (why.empty()) return "files: read in chunks, features written as they come (memory does not grow with a file's length)";
+  if (pipe.streams_files()) return "files: read in chunks, features assembled in memory (" + why + ")";
+  return "files: decoded whole (" + why + "): memory grows with a file's length";
+}
+
+namespace {
+json files_json(const Pipeline& pipe) {
+  if (!pipe.has_source()) return nullptr;
+  const std::string why = why_files_not_streamed(pipe);
+  return {{"chunked", pipe.streams_files()},
+          {"written_as_they_come", why.empty()},
+          {"why", why.empty() ? json(nullptr) : json(why)}};
+}
+}  // namespace
+
 std::string validate_json(const Pipeline& pipe) {
   json steps = json::array();
   for (const auto& s : pipe.steps()) {
@@ -137,6 +156,7 @@ std::string validate_json(const Pipeline& pipe) {
                       {"frame_rate", number_or_null(frame_rate(pipe))},
                       {"latency_samples", number_or_null(lat)},
                       {"latency_ms", number_or_null(std::isfinite(rate) && rate > 0 ? 1000.0 * lat / rate : NAN)},
+                      {"files", files_json(pipe)},
                       {"warnings", pipe.warnings()}};
   return j.dump(2) + "\n";
 }
@@ -171,7 +191,9 @@ std::string validate_text(const Pipeline& pipe) {
       pos = nl + 1;
     }
   }
-  return out + streaming_line(pipe) + "\n";
+  out += streaming_line(pipe) + "\n";
+  if (const std::string f = files_line(pipe); !f.empty()) out += f + "\n";
+  return out;
 }
 
 }  // namespace featpipe::cli

@@ -19,6 +19,10 @@ double frame_rate(const Pipeline& pipe);
 // "streaming: ..." (no trailing newline): whether, latency, frame rate.
 std::string streaming_line(const Pipeline& pipe);
 
+// "files: ..." (no trailing newline): how `run` reads a file and writes its
+// features (in chunks or whole, and why); "" when the pipeline reads none.
+std::string files_line(const Pipeline& pipe);
+
 // What `featpipe validate` prints for a pipeline that loads (before its
 // warnings and "ok"): the steps with their shapes and resolved parameters,
 // then the streaming line. Also Python's Pipeline.describe().

@@ -256,6 +256,9 @@ pipe(whole signal) whatever the buffer sizes.)")
             return !p.pipe->batch_only_step() && p.pipe->steps().front().output.stream_axis >= 0;
           },
           "whether stream() works: the first step gives a time axis and no step needs the whole input")
+      .def_property_readonly("streams_files", [](const PyPipeline& p) { return p.pipe->streams_files(); },
+                             "whether a file is read in bounded chunks (memory does not grow with its length); "
+                             "else it is decoded whole first")
       .def_property_readonly("reads_files", [](const PyPipeline& p) { return p.pipe->has_source(); },
                              "whether the first step reads files")
       .def_property_readonly("extensions", [](const PyPipeline& p) { return p.pipe->extensions(); },

@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Peak memory and time of `featpipe run` on long recordings (run by hand;
+prints a Markdown table):
+
+    /usr/bin/python3 bench/scale/long_files.py [--build build] [--hours 1 10]
+
+For each length, a 16 kHz 16-bit mono WAV is generated under
+bench/data/long/ (speech from samples/audio tiled with noise; 115 MB per
+hour, kept for later runs, git-ignored), then run through
+pipelines/speech-logmel.yaml and pipelines/kaldi-fbank.yaml with -j 1 (a
+worker process, the default isolation) under GNU time: peak RSS is the
+largest of the runner and its worker. A 1-minute file gives the baseline
+(plugins loaded, buffers), and time per hour shows whether time is linear
+in length.
+"""
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+import wave
+
+import numpy as np
+import scipy.io.wavfile as wavfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(ROOT, "bench", "data", "long")
+
+
+def make_wav(path, seconds, rate=16000):
+    if os.path.exists(path):
+        return
+    _, s = wavfile.read(os.path.join(ROOT, "samples", "audio", "speech_espeak_16k.wav"))
+    rng = np.random.default_rng(0)
+    block = 60 * rate
+    tmp = path + ".part"
+    with wave.open(tmp, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        left, at = int(seconds * rate), 0
+        while left > 0:
+            n = min(left, block)
+            x = np.resize(np.roll(s, at % len(s)), n).astype(np.float64) + rng.normal(0, 300, n)
+            w.writeframes(np.clip(x, -32768, 32767).astype("<i2").tobytes())
+            left -= n
+            at += 7919
+    os.replace(tmp, path)
+
+
+def measure(cli, pipeline, wav, outdir):
+    r = subprocess.run(["/usr/bin/time", "-v", cli, "run", pipeline, wav, "-o", outdir, "-j", "1", "-q", "--overwrite"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"featpipe run failed ({r.returncode}):\n{r.stderr}")
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", r.stderr).group(1)
+    parts = [float(p) for p in wall.split(":")]
+    seconds = sum(p * 60 ** k for k, p in enumerate(reversed(parts)))
+    return rss_kb / 1024, seconds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--hours", type=float, nargs="+", default=[1, 10])
+    args = ap.parse_args()
+    os.makedirs(DATA, exist_ok=True)
+    cli = os.path.join(args.build, "bin", "featpipe")
+    lengths = [1 / 60] + args.hours
+    rows = []
+    with tempfile.TemporaryDirectory(dir=DATA) as work:
+        for h in lengths:
+            wav = os.path.join(DATA, f"speech_{h:g}h.wav")
+            make_wav(wav, h * 3600)
+            for name in ["speech-logmel", "kaldi-fbank"]:
+                out = os.path.join(work, name)
+                rss, sec = measure(cli, os.path.join(ROOT, "pipelines", f"{name}.yaml"), wav, out)
+                feats = os.path.getsize(os.path.join(out, os.path.basename(wav) + ".npy")) / 2**20
+                rows.append((h, name, os.path.getsize(wav) / 2**20, feats, rss, sec, sec / h))
+                print(f"{h:g} h {name}: peak RSS {rss:.1f} MB, {sec:.1f} s", flush=True)
+                subprocess.run(["rm", "-rf", out])
+    print()
+    print("| input | pipeline | WAV MB | features MB | peak RSS MB | time s | s per hour of audio |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for h, name, wav_mb, feat_mb, rss, sec, per in rows:
+        label = "1 min" if h < 0.1 else f"{h:g} h"
+        print(f"| {label} | {name} | {wav_mb:.0f} | {feat_mb:.0f} | {rss:.1f} | {sec:.1f} | {per:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
