@@ -14,7 +14,9 @@
 
 #include <filesystem>
 #include <iomanip>
+#include <algorithm>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -94,6 +96,16 @@ std::string examples_text(const std::vector<std::string>& names, size_t total) {
   return t + (total > names.size() ? ", ..." : "");
 }
 
+// Why a shard is not complete, in a few words.
+std::string why_text(const ShardStatus& s) {
+  std::string t = to_string(s.state);
+  if (s.missing && *s.missing) t += ", " + count_text(*s.missing, "input") + " missing";
+  if (s.failed) t += ", " + count_text(s.failed, "input") + " failed (fix them first, or they fail again)";
+  if (s.state == ShardStatus::State::unfinished) t += " on " + s.record->host + ": rerun once its job there has ended";
+  if (s.state == ShardStatus::State::other_pipeline) t += ": redone whole with the folder's pipeline";
+  return t;
+}
+
 void print_text(const FolderStatus& f, std::ostream& os) {
   size_t complete = 0, to_rerun = 0;
   for (const ShardStatus& s : f.shards) (s.ok() ? complete : to_rerun) += 1;
@@ -123,10 +135,30 @@ void print_text(const FolderStatus& f, std::ostream& os) {
     if (s.torn) os << "shard " << shard_name(f, s) << ": " << count_text(s.torn, "torn manifest line") << " (a kill mid-line): ignored\n";
   }
 
+  // One reason across shards reads as one line.
+  struct Group {
+    size_t count = 0;
+    std::vector<std::string> examples, shards;
+  };
+  std::map<std::string, Group> groups;
+  std::vector<std::string> order;
   for (const ShardStatus& s : f.shards)
-    for (const ErrorGroup& g : s.errors)
-      os << "failed in shard " << shard_name(f, s) << ": " << g.count << " x " << printable_name(g.reason) << "\n    e.g. "
-         << examples_text(g.examples, g.count) << "\n";
+    for (const ErrorGroup& g : s.errors) {
+      auto [it, fresh] = groups.try_emplace(g.reason);
+      if (fresh) order.push_back(g.reason);
+      it->second.count += g.count;
+      it->second.shards.push_back(std::to_string(s.index));
+      for (const auto& e : g.examples)
+        if (it->second.examples.size() < 3) it->second.examples.push_back(e);
+    }
+  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) { return groups[a].count > groups[b].count; });
+  for (const std::string& reason : order) {
+    const Group& g = groups[reason];
+    std::string shards;
+    for (const auto& k : g.shards) shards += (shards.empty() ? "" : ", ") + k;
+    os << "failed: " << g.count << " x " << printable_name(reason) << "\n    in shard" << (g.shards.size() > 1 ? "s " : " ")
+       << shards << ", e.g. " << examples_text(g.examples, g.count) << "\n";
+  }
   for (const ShardStatus& s : f.shards)
     if (s.missing && *s.missing)
       os << "missing in shard " << shard_name(f, s) << ": " << count_text(*s.missing, "input") << " without a manifest line, e.g. "
@@ -143,10 +175,7 @@ void print_text(const FolderStatus& f, std::ostream& os) {
       os << "  shard " << shard_name(f, s) << ": still running (pid " << s.record->pid << " on " << s.record->host << ")\n";
       continue;
     }
-    os << "  " << command_text(f, s);
-    if (s.state == ShardStatus::State::unfinished)
-      os << "   (once its job on " << s.record->host << " has ended)";
-    os << "\n";
+    os << "  shard " << shard_name(f, s) << ": " << why_text(s) << "\n    " << command_text(f, s) << "\n";
   }
 }
 

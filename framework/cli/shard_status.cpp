@@ -73,6 +73,8 @@ std::string reason_of(const ManifestEntry& e) {
   std::string r = e.error;
   replace_all(r, e.input, "<input>");
   replace_all(r, e.output, "<output>");
+  // Decoders name the file by its base name, quoted.
+  replace_all(r, "'" + fs::path(e.input).filename().string() + "'", "'<name>'");
   return r;
 }
 

@@ -315,7 +315,7 @@ def test_failed_inputs(w):
     for k in range(2):
         subprocess.run(w.command(out, 2, "--shard", f"{k}/2"), capture_output=True, cwd=w.root)
     code, text, _ = w.status(out)
-    check(code == 1 and "failed in shard" in text, f"{text}")
+    check(code == 1 and "failed: 3 x step 1 'test.read'" in text, f"{text}")
     code, s = w.status_json(out)
     groups = [g for sh in s["shards"] for g in sh["errors"]]
     check(sum(g["count"] for g in groups) == 3, f"error groups: {groups}")
