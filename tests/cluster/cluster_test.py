@@ -197,6 +197,10 @@ def test_kill_and_resume(w):
         time.sleep(0.1)
     if p.poll() is not None:  # (its stderr is read only then: reading blocks while it runs)
         fail(f"the shard ended before it was killed: {p.stderr.read().decode()}")
+    code, s = w.status_json(out)
+    check(code == 1 and s["shards"][victim]["state"] == "running", f"while it runs: {s['shards'][victim]}")
+    code, text, _ = w.status(out)
+    check(f"shard {victim}/{N_SHARDS}: still running (pid {p.pid}" in text, f"status while it runs:\n{text}")
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
 
@@ -268,6 +272,11 @@ def test_merged_provenance(w):
         p = subprocess.run(w.command(a if k == 0 else b, 2 if k == 0 else 3, "--shard", f"{k}/2"), capture_output=True,
                            cwd=w.root)
         check(p.returncode == 0, p.stderr.decode())
+    # A run refused (exit 2: the folder holds another pipeline's features)
+    # leaves no record, and no temporary of one.
+    p = subprocess.run(w.command(a, 3, "--shard", "1/2"), capture_output=True, cwd=w.root)
+    check(p.returncode == 2 and not [n for n in os.listdir(a) if n.startswith(("run-1", ".run-1"))],
+          f"a refused run: exit {p.returncode}, {sorted(os.listdir(a))}")
     for d, _, files in os.walk(b):
         for f in files:
             src = os.path.join(d, f)
@@ -331,6 +340,23 @@ def test_failed_inputs(w):
     print("ok: failed inputs grouped by reason, their shards rerun")
 
 
+def test_unsharded_and_no_record(w):
+    out = os.path.join(w.root, "out-plain")
+    p = subprocess.run(w.command(out, 2), capture_output=True, cwd=w.root)
+    check(p.returncode == 0, p.stderr.decode())
+    code, s = w.status_json(out)
+    check(code == 0 and s["shard_count"] == 1 and s["shards"][0]["done"] == N_INPUTS, f"an unsharded run: {s}")
+    # A manifest without its record (an older featpipe): what it planned is unknown.
+    os.remove(os.path.join(out, "run.json"))
+    code, s = w.status_json(out)
+    sh = s["shards"][0]
+    check(code == 1 and sh["state"] == "no record" and sh["missing"] is None and sh["done"] == N_INPUTS, f"{s}")
+    check(sh["rerun"] == [] and "--shard" not in sh["rerun"], f"{sh['rerun']}")
+    code, text, _ = w.status(out)
+    check("PIPELINE INPUT... -o" in text and "--resume" in text, f"no command recorded:\n{text}")
+    print("ok: an unsharded run, and a manifest without a record")
+
+
 def main():
     cli, plugin = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     root = tempfile.mkdtemp(prefix="featpipe-cluster-")
@@ -344,6 +370,7 @@ def main():
         test_not_started(w)
         test_merged_provenance(w)
         test_failed_inputs(w)
+        test_unsharded_and_no_record(w)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print("cluster: all ok")
