@@ -95,6 +95,15 @@ def test_slurm(cli, plugin, src, root):
     check(after("--shard") == "auto" and "--resume" in command and after("-j") == "2"
           and after("--max-memory") == "1024M", f"the task's command: {command}")
 
+    # --mem instead of --mem-per-cpu: the job's memory shared by its workers.
+    out3 = os.path.join(root, "slurm-mem")
+    p = task(out3, 1, 1, SLURM_MEM_PER_CPU="", SLURM_MEM_PER_NODE="3000", SLURM_CPUS_PER_TASK="3")
+    _, err = p.communicate()
+    check(p.returncode == 0, err.decode())
+    with open(os.path.join(out3, "run.json")) as f:
+        command = json.load(f)["command"]
+    check(after("-j") == "3" and after("--max-memory") == "1000M", f"with SLURM_MEM_PER_NODE: {command}")
+
     # A resubmission of shard 1 alone (sbatch --array=1 --export=ALL,FEATPIPE_SHARDS=3):
     # SLURM_ARRAY_TASK_COUNT is 1 then; the script takes the count given.
     out2 = os.path.join(root, "slurm-partial")
