@@ -78,7 +78,16 @@ std::string reason_of(const ManifestEntry& e) {
   return r;
 }
 
-bool process_alive(int64_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+// The recorded run still running here: its pid alive and, where /proc
+// tells, running the recorded command (a pid reused since is not the run).
+bool still_running(const RunRecord& r) {
+  if (r.pid <= 0 || (::kill(static_cast<pid_t>(r.pid), 0) != 0 && errno != EPERM)) return false;
+  std::ifstream is("/proc/" + std::to_string(r.pid) + "/cmdline", std::ios::binary);
+  if (!is || r.command.empty()) return true;
+  std::vector<std::string> args;
+  for (std::string a; std::getline(is, a, '\0');) args.push_back(as_utf8(a));  // as the record holds them
+  return args == r.command;
+}
 
 std::string read_text(const fs::path& p) {
   std::ifstream is(p);
@@ -150,7 +159,7 @@ ShardStatus::State state_of(const ShardStatus& s) {
   if (!s.record) return s.has_manifest || !s.record_error.empty() ? State::no_record : State::not_started;
   if (s.record->ended.empty()) {
     if (s.record->host != this_host_name()) return State::unfinished;
-    return process_alive(s.record->pid) ? State::running : State::killed;
+    return still_running(*s.record) ? State::running : State::killed;
   }
   if (s.missing && *s.missing > 0) return State::incomplete;
   return s.failed ? State::failed : State::complete;
