@@ -12,12 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-#include <iomanip>
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
