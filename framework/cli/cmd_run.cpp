@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 namespace featpipe::cli {
 
@@ -45,6 +47,19 @@ unsigned long long parse_size(const std::string& text) {
   else if (!unit.empty()) v = -1;
   if (!(v >= 0) || !std::isfinite(v * scale)) throw Error("--max-memory " + text + ": expected a size such as 4G, 512M or none");
   return static_cast<unsigned long long>(v * scale);
+}
+// As typed, for the run record: `featpipe status` prints it back to rerun
+// a shard. The arguments never reach the command's action otherwise.
+std::vector<std::string> this_command_line() {
+  std::ifstream is("/proc/self/cmdline", std::ios::binary);
+  const std::string all{std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>()};
+  std::vector<std::string> args;
+  for (size_t at = 0; at < all.size();) {
+    const size_t end = all.find('\0', at);
+    args.push_back(all.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    at = end == std::string::npos ? all.size() : end + 1;
+  }
+  return args;
 }
 }  // namespace
 
@@ -111,6 +126,7 @@ Action add_run(CLI::App& app) {
     else if (a->shard_count) throw Error("--shard-count goes with --shard auto");
     o.resume = a->resume;
     o.overwrite = a->overwrite;
+    o.command_line = this_command_line();
     o.isolation = a->isolation == "thread" ? RunOptions::Isolation::thread : RunOptions::Isolation::process;
     o.max_memory = a->max_memory.empty() ? default_max_memory(o.jobs) : parse_size(a->max_memory);
     if (!a->max_memory.empty() && o.max_memory && !memory_limit_supported())

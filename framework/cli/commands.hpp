@@ -15,6 +15,7 @@ namespace featpipe::cli {
 using Action = std::function<int()>;
 
 Action add_run(CLI::App& app);
+Action add_status(CLI::App& app);
 Action add_cmvn_stats(CLI::App& app);
 Action add_validate(CLI::App& app);
 Action add_stages(CLI::App& app);

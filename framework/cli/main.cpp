@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
 
   const std::map<std::string, featpipe::cli::Action> actions = {
       {"run", featpipe::cli::add_run(app)},
+      {"status", featpipe::cli::add_status(app)},
       {"cmvn-stats", featpipe::cli::add_cmvn_stats(app)},
       {"validate", featpipe::cli::add_validate(app)},
       {"stages", featpipe::cli::add_stages(app)},

@@ -183,9 +183,13 @@ def main():
         for key, (_, m) in walked.items():
             if not np.array_equal(m, w.expected(key)):
                 fail(f"{key}: the archive's matrix is not its input's features")
-        left = [n for n in os.listdir(w.out) if n not in ("feats.ark", "feats.scp", "manifest.jsonl", "provenance.json")]
+        left = [n for n in os.listdir(w.out)
+                if n not in ("feats.ark", "feats.scp", "manifest.jsonl", "provenance.json", "run.json")]
         if left:
             fail(f"left behind after a finished run: {left}")
+        with open(os.path.join(w.out, "run.json")) as f:
+            if json.load(f)["ended"] is None:
+                fail("run.json does not record the final --resume as ended")
         print(f"ok: {a.rounds + 1} kills, {len(walked)} entries exact after --resume")
     finally:
         shutil.rmtree(root, ignore_errors=True)

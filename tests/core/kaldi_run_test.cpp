@@ -133,10 +133,11 @@ TEST_F(KaldiRun, ArkHoldsTheNpyFeaturesExactly) {
     EXPECT_EQ(line["status"], "ok");
     EXPECT_EQ(line["output"], "feats.ark#" + line["utt_id"].get<std::string>());
   }
-  // Nothing else in the folder: no staged matrix, no temporary.
+  // Nothing else in the folder: no staged matrix, no temporary (run.json:
+  // the run's record, for featpipe status).
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(dir / "ark")) names.insert(e.path().filename().string());
-  EXPECT_EQ(names, (std::set<std::string>{"feats.ark", "feats.scp", "manifest.jsonl", "provenance.json"}));
+  EXPECT_EQ(names, (std::set<std::string>{"feats.ark", "feats.scp", "manifest.jsonl", "provenance.json", "run.json"}));
   if (!test::python_has("numpy")) GTEST_SKIP() << "numpy not available for the format-only reader";
   auto py = test::run_shell(test::quote(test::python()) + " " +
                             test::quote((test::source_dir() / "tests" / "core" / "kaldi_ark_read.py").string()) + " " +

@@ -35,6 +35,9 @@ struct RunOptions {
   int shard_index = 0, shard_count = 1;
   bool resume = false;              // skip inputs done (output + ok manifest line)
   bool overwrite = false;           // replace existing outputs
+  // The command line as typed, kept in the run record (run-K-of-N.json) so
+  // that `featpipe status` can say how to rerun a shard.
+  std::vector<std::string> command_line;
   // Progress, called from a monitor thread every `progress_interval` s.
   std::function<void(const struct RunProgress&)> on_progress;
   double progress_interval = 0.2;

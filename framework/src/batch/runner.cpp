@@ -13,6 +13,7 @@
 #include "plan.hpp"
 #include "progress_monitor.hpp"
 #include "provenance.hpp"
+#include "run_record.hpp"
 #include "stale_tmp.hpp"
 
 #include <unistd.h>
@@ -154,6 +155,24 @@ void warn_mixed_rates(const Pipeline& pipe, const std::set<double>& rates) {
             << "'s sample_rate for one rate (each input's rate is in its manifest line)\n";
 }
 
+// What `featpipe status` needs to know of this shard before any work: its
+// inputs (a killed shard's missing ones are those without a line).
+RunRecord start_record(const Pipeline& pipe, const RunOptions& o, const InputList& listed) {
+  RunRecord r;
+  r.shard_index = o.shard_index;
+  r.shard_count = o.shard_count;
+  for (const InputFile& f : listed.files)
+    if (in_shard(f.rel, o.shard_index, o.shard_count)) r.planned.push_back(f.path);
+  r.provenance = pipe.provenance_json();
+  r.command = o.command_line;
+  std::error_code ec;
+  r.cwd = fs::current_path(ec).string();
+  r.host = this_host_name();
+  r.pid = ::getpid();
+  r.started = utc_now();
+  return r;
+}
+
 ListForm list_form(RunOptions::InputsForm f) {
   switch (f) {
     case RunOptions::InputsForm::paths: return ListForm::paths;
@@ -209,7 +228,9 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   // An --overwrite killed while clearing another pipeline's outputs: done
   // now (after the check: a refused run changes nothing).
   finish_clearing(o.outdir);
+  RunRecorder record(o.outdir, start_record(pipe, o, listed));  // staged: a refused run leaves no record
   std::unique_ptr<Manifest> manifest = open_manifest(pipe, o, prov, manifest_room(listed, po));
+  record.place();
   // Read without --resume too: a refused output keeps its ok line only
   // while that line still holds (plan.cpp).
   const ResumeIndex done = o.overwrite ? ResumeIndex{} : ResumeIndex::read(o.outdir);
@@ -290,6 +311,12 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
                  std::string("not rewritten to one line per input (") + ex.what() +
                      "); its appended lines stand: per output the last line counts, a skipped line confirms the one "
                      "before; a later run rewrites it");
+  }
+
+  try {
+    record.finish(prog.ok, prog.skipped, prog.failed);
+  } catch (const std::exception& ex) {
+    std::cerr << "warning: " << ex.what() << ": featpipe status will call this shard unfinished\n";
   }
 
   prog.elapsed = elapsed();
