@@ -121,4 +121,4 @@ def test_a_failure_late_in_a_long_file_leaves_nothing(tmp_path):
     assert r.returncode == 1
     assert "'nan.wav' contains NaN samples (first at frame 400017)" in r.stderr, r.stderr
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["manifest.jsonl", "ok.wav.npy", "provenance.json"], names
+    assert names == ["manifest.jsonl", "ok.wav.npy", "provenance.json", "run.json"], names
