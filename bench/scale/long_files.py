@@ -11,7 +11,8 @@ pipelines/speech-logmel.yaml and pipelines/kaldi-fbank.yaml with -j 1 (a
 worker process, the default isolation) under GNU time: peak RSS is the
 largest of the runner and its worker. A 1-minute file gives the baseline
 (plugins loaded, buffers), and time per hour shows whether time is linear
-in length.
+in length. Last, speech-mfcc.yaml (a whole-input step) on the longest file:
+refused, the message printed.
 """
 import argparse
 import os
@@ -81,6 +82,14 @@ def main():
                 rows.append((h, name, os.path.getsize(wav) / 2**20, feats, rss, sec, sec / h))
                 print(f"{h:g} h {name}: peak RSS {rss:.1f} MB, {sec:.1f} s", flush=True)
                 subprocess.run(["rm", "-rf", out])
+        # A whole-input pipeline on the longest file: refused by name.
+        wav = os.path.join(DATA, f"speech_{lengths[-1]:g}h.wav")
+        r = subprocess.run([cli, "run", os.path.join(ROOT, "pipelines", "speech-mfcc.yaml"), wav, "-o",
+                            os.path.join(work, "mfcc"), "-q"], capture_output=True, text=True)
+        refusal = f"speech-mfcc.yaml (whole input) on {lengths[-1]:g} h: exit {r.returncode}: " + \
+            next((l for l in r.stderr.splitlines() if l.startswith("error:")), r.stderr.strip())
+    print()
+    print(refusal)
     print()
     print("| input | pipeline | WAV MB | features MB | peak RSS MB | time s | s per hour of audio |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
