@@ -4,7 +4,8 @@
 //
 // One Unix socket pair per child. The parent sends a job's index as a line;
 // the child answers with the entry as a JSON line (the manifest's fields
-// plus media_seconds). Children are forked after the parent's setup, so the
+// plus media_seconds, and payload_bytes when the entry carries an encoded
+// output for a sink writing in the parent: those bytes follow the line). Children are forked after the parent's setup, so the
 // worker factory runs in the child (its session is the child's own).
 //
 // Each child also has a shared page, its beacon: the step it is in (from the
@@ -63,6 +64,25 @@ std::optional<std::string> read_line(int fd, std::string& buf) {
     if (n <= 0) return std::nullopt;
     buf.append(chunk, static_cast<size_t>(n));
   }
+}
+
+// Exactly `n` bytes, those already buffered first; nullopt at end of file.
+std::optional<std::string> read_bytes(int fd, std::string& buf, size_t n) {
+  std::string out;
+  out.reserve(n);
+  const size_t had = std::min(n, buf.size());
+  out.append(buf, 0, had);
+  buf.erase(0, had);
+  while (out.size() < n) {
+    const size_t want = n - out.size();
+    const size_t at = out.size();
+    out.resize(n);
+    ssize_t got = ::read(fd, out.data() + at, want);
+    if (got < 0 && errno == EINTR) got = 0;
+    else if (got <= 0) return std::nullopt;
+    out.resize(at + static_cast<size_t>(got));
+  }
+  return out;
 }
 
 struct Beacon {
@@ -154,7 +174,9 @@ void note_step(const std::string& context) {
       e.error = limit_message(max_memory, *beacon);
     nlohmann::json j = e.to_json();
     j["media_seconds"] = e.media_seconds;
+    if (!e.payload.empty()) j["payload_bytes"] = e.payload.size();
     if (!send_all(fd, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")) break;
+    if (!e.payload.empty() && !send_all(fd, e.payload)) break;
   }
   ::_exit(0);  // not exit(): the parent's atexit handlers and buffers are not ours
 }
@@ -272,6 +294,19 @@ class ProcessExecutor final : public Executor {
           auto e = ManifestEntry::from_json(j);
           if (!e || !c.job) throw Error("a worker process answered out of turn: " + line->substr(0, 200));
           if (j.contains("media_seconds") && j["media_seconds"].is_number()) e->media_seconds = j["media_seconds"].get<double>();
+          if (j.contains("payload_bytes") && j["payload_bytes"].is_number_unsigned()) {
+            // Sent right after the line; a child dying midway fails its input
+            // (its end of file is then seen by the next poll).
+            auto bytes = read_bytes(c.fd, c.buf, j["payload_bytes"].get<size_t>());
+            if (bytes) {
+              e->payload = std::move(*bytes);
+            } else {
+              e->status = ManifestEntry::Status::error;
+              e->error = "the worker process ended while sending its output" + step_of(*c.beacon);
+              e->shape.clear();
+              e->axes.clear();
+            }
+          }
           const size_t k = *c.job;
           c.job.reset();
           done(k, std::move(*e));
