@@ -262,6 +262,48 @@ def test_kill(env, root):
     check(not left, f"temporaries left: {left}")
 
 
+def test_full_disk(env, root):
+    """A 160 KB tmpfs (root only) fills mid-run: exit 1, an ok line only for
+    members of completed shards, no temporary left; grown, --resume
+    completes every input once, completed shards untouched."""
+    if os.geteuid() != 0:
+        print("note: not root, so no small tmpfs: the full-disk check is left out")
+        return
+    disk = os.path.join(root, "disk")
+    os.makedirs(disk)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", disk], capture_output=True).returncode != 0:
+        print("note: cannot mount a tmpfs: the full-disk check is left out")
+        return
+    try:
+        values = {f"f{k:02d}.txt": [float(k + j) for j in range(1500)] for k in range(40)}  # 6 KB a member
+        src = os.path.join(root, "in-disk")
+        write_inputs(src, values)
+        out = os.path.join(disk, "out")
+        args = ["--output-format", "tar", "--shard-size", "5", "-j", "2"]
+        p = env.run([src], out, *args, expect=1)
+        check("No space left" in p.stderr, f"a full disk is not named: {p.stderr[:500]}")
+        got = members(out)
+        ok = [e for e in manifest(out) if e["status"] == "ok"]
+        check(ok and len(ok) < 40, f"{len(ok)} ok lines on a disk too small for all")
+        for e in ok:
+            shard, _, member = e["output"].partition("#")
+            check(member in got and got[member][1] == shard, f"an ok line for {e['output']}, which is not stored")
+        check(len(got) == len(ok), f"{len(got)} members but {len(ok)} ok lines")
+        check(not [x for x in os.listdir(out) if x.startswith(".")], "a temporary left on the full disk")
+        before = {n: stat_of(os.path.join(out, n)) for n in shards(out)}
+        subprocess.run(["mount", "-o", "remount,size=2m", disk], check=True)
+        env.run([src], out, *args, "--resume", expect=0)
+        for n, st in before.items():
+            check(stat_of(os.path.join(out, n)) == st, f"--resume rewrote {n}")
+        got = members(out)
+        check(sorted(got) == sorted(f"f{k:02d}.npy" for k in range(40)), "after --resume on a grown disk: not every input once")
+        for k in range(40):
+            a = np.load(io.BytesIO(got[f"f{k:02d}.npy"][0]))
+            check(np.array_equal(a, np.float32(values[f"f{k:02d}.txt"]) * 3), f"f{k:02d} values")
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
 def float16_cases():
     rng = np.random.default_rng(7)
     f16 = np.arange(0, 0x7C00, dtype=np.uint16).view(np.float16).astype(np.float32)  # every finite half >= 0
@@ -320,6 +362,7 @@ def main():
         test_refusals(env, root, src, runs)
         test_crash_then_resume(env, root)
         test_kill(env, root)
+        test_full_disk(env, root)
         test_float16(env, root)
         print("ok")
     finally:
