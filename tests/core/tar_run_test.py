@@ -184,6 +184,9 @@ def test_refusals(env, root, src, runs):
     before = {n: stat_of(os.path.join(out, n)) for n in shards(out)}
     p = env.run([src], out, "--output-format", "tar", "--overwrite", expect=1)
     check("never rewrites" in p.stderr, f"--overwrite of a completed shard: {p.stderr}")
+    lines = manifest(out)
+    check(len(lines) == len(members(out)) and all(e["status"] == "ok" for e in lines),
+          "a refused --overwrite dropped the ok lines of members that still hold")
     check({n: stat_of(os.path.join(out, n)) for n in shards(out)} == before, "--overwrite touched completed shards")
     p = env.run([src], os.path.join(root, "ark"), "--output-format", "ark", "--dtype", "float16", expect=2)
     check("float16" in p.stderr, f"ark with float16: {p.stderr}")
@@ -217,6 +220,9 @@ def test_crash_then_resume(env, root):
     got = members(out)
     check(len(got) == 12, f"after --resume: {len(got)} members")
     check(np.array_equal(np.load(io.BytesIO(got["c05.npy"][0])), np.float32([9, 12])), "the redone member's values")
+    lines = manifest(out)
+    check(len(lines) == 12 and all(e["status"] in ("ok", "skipped") for e in lines),
+          f"after --resume: {len(lines)} manifest lines, not one per input")
     # An input changed after its shard was completed is not redone into a
     # second copy: refused by name.
     write_inputs(src, {"c01.txt": [100.0]})

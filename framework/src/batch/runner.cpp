@@ -198,13 +198,14 @@ std::unique_ptr<Sink> make_sink(const Pipeline& pipe, const RunOptions& o) {
 // Inputs stored where a sink never writes again (a completed tar shard) that
 // the plan would redo (--resume of a changed input, --overwrite) fail
 // instead: a second copy would give a reader the key twice.
-void refuse_redos(Plan& plan, const Sink& sink) {
+void refuse_redos(Plan& plan, const Sink& sink, const ResumeIndex& done) {
   for (Job& job : plan.jobs) {
     if (job.action != Job::Action::run) continue;
     const std::string why = sink.refuses_redo(job.output);
     if (why.empty()) continue;
     job.action = Job::Action::fail;
     job.error = "not redone: " + why;
+    job.keeps_output = done.stale(job.output, job.input, sink).empty();  // its ok line stays while true
   }
 }
 
@@ -265,9 +266,12 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   std::unique_ptr<Manifest> manifest = open_manifest(provenance, o, prov, manifest_room(listed, po));
   // Read without --resume too: a refused output keeps its ok line only
   // while that line still holds (plan.cpp).
-  const ResumeIndex done = o.overwrite ? ResumeIndex{} : ResumeIndex::read(o.outdir);
+  // Tar shards are read with --overwrite too: a member it cannot replace
+  // keeps its ok line while that line holds (refuse_redos).
+  const bool tar = o.output_format == RunOptions::OutputFormat::tar;
+  const ResumeIndex done = o.overwrite && !tar ? ResumeIndex{} : ResumeIndex::read(o.outdir);
   Plan plan = plan_jobs(std::move(listed), po, sink, done);
-  refuse_redos(plan, sink);
+  refuse_redos(plan, sink, done);
 
   RunProgress prog;
   prog.total = plan.jobs.size();

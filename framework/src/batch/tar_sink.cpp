@@ -191,7 +191,7 @@ void TarSink::open_shard() {
   index();  // the numbers taken
   final_ = outdir_ / shard_name(next_number_++);
   tmp_ = temporary_path(final_, 0);
-  file_ = std::fopen(tmp_.c_str(), "wb");
+  file_ = std::fopen(tmp_.c_str(), "wbe");  // close-on-exec: a wav.scp command never holds it
   if (!file_) throw Error("cannot write " + final_.string() + ": " + std::strerror(errno));
   written_ = 0;
 }
