@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -71,8 +72,8 @@ TarSink::TarSink(fs::path outdir, Options o) : outdir_(std::move(outdir)), o_(st
 }
 
 TarSink::~TarSink() {
-  if (!file_) return;
-  std::fclose(file_);
+  if (fd_ < 0) return;
+  ::close(fd_);
   std::error_code ec;
   fs::remove(tmp_, ec);  // a run ending by an exception: its open shard is not complete
 }
@@ -191,15 +192,27 @@ void TarSink::open_shard() {
   index();  // the numbers taken
   final_ = outdir_ / shard_name(next_number_++);
   tmp_ = temporary_path(final_, 0);
-  file_ = std::fopen(tmp_.c_str(), "wbe");  // close-on-exec: a wav.scp command never holds it
-  if (!file_) throw Error("cannot write " + final_.string() + ": " + std::strerror(errno));
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);  // close-on-exec: a wav.scp command never holds it
+  if (fd_ < 0) throw Error("cannot write " + final_.string() + ": " + std::strerror(errno));
   written_ = 0;
+  buffer_.clear();
+}
+
+void TarSink::flush_buffer() {
+  for (size_t at = 0; at < buffer_.size();) {
+    const ssize_t n = ::write(fd_, buffer_.data() + at, buffer_.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error("cannot write " + final_.string() + ": " + std::strerror(n < 0 ? errno : ENOSPC));
+    at += static_cast<size_t>(n);
+  }
+  buffer_.clear();
 }
 
 void TarSink::fail_held(const std::string& why, const Record& record) {
   failed_ = why;
-  if (file_) std::fclose(file_);
-  file_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  buffer_.clear();
   std::error_code ec;
   fs::remove(tmp_, ec);
   for (ManifestEntry& e : held_) {
@@ -224,14 +237,15 @@ void TarSink::commit(ManifestEntry e, const Record& record) {
     return record(std::move(e));
   }
   try {
-    if (!file_) open_shard();
+    if (fd_ < 0) open_shard();
     const std::string head = tar::member_header(member, bytes.size(), std::chrono::duration_cast<std::chrono::seconds>(
                                                                           std::chrono::system_clock::now().time_since_epoch()).count());
-    const std::string pad(tar::padding(bytes.size()), '\0');
-    for (const std::string* part : {&head, &bytes, &pad})
-      if (std::fwrite(part->data(), 1, part->size(), file_) != part->size())
-        throw Error("cannot write " + final_.string() + ": " + std::strerror(errno));
-    written_ += head.size() + bytes.size() + pad.size();
+    const size_t pad = tar::padding(bytes.size());
+    buffer_ += head;
+    buffer_ += bytes;
+    buffer_.append(pad, '\0');
+    written_ += head.size() + bytes.size() + pad;
+    if (buffer_.size() >= (size_t{1} << 20)) flush_buffer();
   } catch (const std::exception& ex) {
     held_.push_back(std::move(e));
     return fail_held(ex.what(), record);
@@ -242,13 +256,17 @@ void TarSink::commit(ManifestEntry e, const Record& record) {
 }
 
 void TarSink::close_shard(const Record& record) {
-  if (!file_) return;
+  if (fd_ < 0) return;
   const std::string end = tar::end_blocks();
-  const bool ok = std::fwrite(end.data(), 1, end.size(), file_) == end.size() && std::fflush(file_) == 0;
-  const int err = errno;
-  const bool closed = std::fclose(file_) == 0;
-  file_ = nullptr;
-  if (!ok || !closed) return fail_held("cannot write " + final_.string() + ": " + std::strerror(ok ? errno : err), record);
+  buffer_ += end;
+  try {
+    flush_buffer();
+  } catch (const std::exception& ex) {
+    return fail_held(ex.what(), record);
+  }
+  const int closed = ::close(fd_);
+  fd_ = -1;
+  if (closed != 0) return fail_held("cannot write " + final_.string() + ": " + std::strerror(errno), record);
   // Never over an existing shard (another run's, or one made since the
   // folder was read): the next free number instead.
   while (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, final_.c_str(), RENAME_NOREPLACE) != 0) {

@@ -24,7 +24,6 @@
 #include "npy_encode.hpp"
 #include "sink.hpp"
 
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -75,6 +74,7 @@ class TarSink final : public Sink {
   void close_shard(const Record& record);
   void fail_held(const std::string& why, const Record& record);
   void write_index();
+  void flush_buffer();  // throws Error
 
   std::filesystem::path outdir_;
   Options o_;
@@ -86,7 +86,8 @@ class TarSink final : public Sink {
   mutable size_t next_number_ = 0;
 
   // The shard being written (the run's process only).
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
+  std::string buffer_;  // written in pieces of about 1 MiB, not per member
   std::filesystem::path tmp_, final_;
   uint64_t written_ = 0;
   std::vector<ManifestEntry> held_;  // stored in the open shard, recorded when it is complete
