@@ -175,6 +175,24 @@ def test_members_equal_npy(env, root):
     return src, values, runs
 
 
+def test_cluster_shards(env, root, src, want_members):
+    """--shard K/N: each cluster shard its own family of files and index, in one folder."""
+    out = os.path.join(root, "tar-cluster")
+    for k in range(3):
+        env.run([src], out, "--output-format", "tar", "--shard-size", "4", "--shard", f"{k}/3", expect=0)
+    got = members(out)
+    check(sorted(got) == sorted(want_members), "cluster shards: not every input once")
+    for k in range(3):
+        family = f"data-{k}-of-3"
+        mine = sorted(n for n in shards(out) if n.startswith(family + "-"))
+        with open(os.path.join(out, family + ".json")) as f:
+            listed = [s["url"] for s in json.load(f)["shardlist"]]
+        check(mine and listed == mine, f"{family}.json lists {listed}, the folder holds {mine}")
+        for e in manifest(out, f"manifest-{k}-of-3.jsonl"):
+            check(e["output"].split("#")[0] in mine, f"{e['output']} is not a shard of {family}")
+    check(sorted(shards(out)) == sorted(n for n in os.listdir(out) if n.endswith(".tar")), "shard names")
+
+
 def test_refusals(env, root, src, runs):
     out = runs[("thread", "1")]
     p = env.run([src], out, "--output-format", "tar", "--overwrite", factor=4, expect=2)
@@ -365,6 +383,7 @@ def main():
     try:
         env = Env(root, cli, plugin)
         src, _, runs = test_members_equal_npy(env, root)
+        test_cluster_shards(env, root, src, members(runs[("thread", "1")]).keys())
         test_refusals(env, root, src, runs)
         for jobs in ("1", "2"):  # one child has two jobs queued: the one behind the crash is still done
             test_crash_then_resume(env, root, jobs)
