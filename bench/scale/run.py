@@ -9,7 +9,8 @@ The clips (16 kHz, 16-bit WAV, noise and tones; git-ignored under
 bench/data/clips_scale) are made on first use. Per pipeline
 (speech-logmel, kaldi-fbank), one core each:
   - featpipe run ... --output-format tar -j 1 -q, timed as a process
-    (start-up, listing, manifest, shards: all of it);
+    (start-up, listing, manifest, shards: all of it), with its default
+    worker process and with --isolation thread;
   - the in-process loop: `pipe(path)` per file in one Python process
     (computes, stores nothing);
   - torchaudio.load + the same features (MelSpectrogram + L2 + log, or
@@ -88,12 +89,12 @@ def main():
         return torchaudio.compliance.kaldi.fbank(w * 32768, num_mel_bins=80, frame_length=25, frame_shift=10,
                                                  dither=0.0, energy_floor=0.0, sample_frequency=16000)
 
-    def tar_run(yaml):
+    def tar_run(yaml, isolation):
         out = os.path.join(scratch, "tar")
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
         subprocess.run([CLI, "run", yaml, *clip_dirs, "-o", out, "--output-format", "tar", "--shard-size",
-                        str(args.shard_size), "-j", "1", "-q"], check=True, capture_output=True)
+                        str(args.shard_size), "-j", "1", "--isolation", isolation, "-q"], check=True, capture_output=True)
         s = time.perf_counter() - t0
         assert sum(1 for n in os.listdir(out) if n.endswith(".tar")) == -(-len(clips) // args.shard_size)
         return s
@@ -119,9 +120,10 @@ def main():
         for name, fn in (("speech-logmel", ta_logmel), ("kaldi-fbank", ta_fbank)):
             yaml = os.path.join(ROOT, "pipelines", name + ".yaml")
             pipe = fp.Pipeline(yaml)
-            best = {"tar": float("inf"), "api": float("inf"), "ta": float("inf")}
+            best = {"tar": float("inf"), "thread": float("inf"), "api": float("inf"), "ta": float("inf")}
             for _ in range(args.repeat):
-                best["tar"] = min(best["tar"], tar_run(yaml))
+                best["tar"] = min(best["tar"], tar_run(yaml, "process"))
+                best["thread"] = min(best["thread"], tar_run(yaml, "thread"))
                 best["api"] = min(best["api"], api_loop(pipe))
                 best["ta"] = min(best["ta"], ta_loop(fn))
             rows.append((name, best))
@@ -130,12 +132,17 @@ def main():
     n = len(clips)
     print(f"{n} clips of 1 s, one core each, best of {args.repeat} interleaved rounds; "
           f"load average {os.getloadavg()[0]:.2f} at the end\n")
-    print("| pipeline | `featpipe run --output-format tar` (whole process) | in-process `pipe(path)` loop | "
-          "torchaudio loop + `np.save` | tar run vs in-process loop | tar run vs torchaudio |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    def cell(s):
+        return f"{s:.2f} s ({n / s:.0f}/s)"
+
+    print("| pipeline | `featpipe run --output-format tar` (whole process) | the same, `--isolation thread` | "
+          "in-process `pipe(path)` loop | torchaudio loop + `np.save` | tar run vs in-process loop (process / thread) "
+          "| tar run vs torchaudio (process / thread) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, b in rows:
-        print(f"| {name} | {b['tar']:.2f} s ({n / b['tar']:.0f}/s) | {b['api']:.2f} s ({n / b['api']:.0f}/s) | "
-              f"{b['ta']:.2f} s ({n / b['ta']:.0f}/s) | {b['api'] / b['tar'] * 100:.0f} % | {b['ta'] / b['tar']:.1f}× |")
+        print(f"| {name} | {cell(b['tar'])} | {cell(b['thread'])} | {cell(b['api'])} | {cell(b['ta'])} | "
+              f"{b['api'] / b['tar'] * 100:.0f} % / {b['api'] / b['thread'] * 100:.0f} % | "
+              f"{b['ta'] / b['tar']:.1f}× / {b['ta'] / b['thread']:.1f}× |")
 
 
 if __name__ == "__main__":
