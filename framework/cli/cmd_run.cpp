@@ -1,4 +1,4 @@
-// featpipe run PIPELINE (INPUT... | --inputs-from FILE [--inputs-format F] [--allow-commands]) -o OUTDIR [--output-format npy|ark] [-j N] [--shard K/N|auto] [--resume] [--overwrite]
+// featpipe run PIPELINE (INPUT... | --inputs-from FILE [--inputs-format F] [--allow-commands]) -o OUTDIR [--output-format npy|ark|tar [--shard-size N]] [--dtype float32|float16] [-j N] [--shard K/N|auto] [--resume] [--overwrite]
 //   [--isolation process|thread] [--max-memory SIZE]
 #include "commands.hpp"
 #include "options.hpp"
@@ -16,7 +16,8 @@ namespace {
 struct RunArgs {
   std::string pipeline;
   std::vector<std::string> inputs;
-  std::string inputs_from, inputs_format = "auto", output_format = "npy";
+  std::string inputs_from, inputs_format = "auto", output_format = "npy", dtype = "float32";
+  size_t shard_size = 1000;
   std::string outdir;
   int jobs = 1;
   std::string shard;
@@ -82,8 +83,17 @@ Action add_run(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c->add_option("--output-format", a->output_format,
-                "npy (default): OUTDIR/<input>.npy each; ark: Kaldi feats.ark + feats.scp (one pair per shard)")
-      ->check(CLI::IsMember({"npy", "ark"}));
+                "npy (default): OUTDIR/<input>.npy each; ark: Kaldi feats.ark + feats.scp (one pair per shard); tar: "
+                "WebDataset shards data-000000.tar, ... of <key>.npy members, listed in data.json")
+      ->check(CLI::IsMember({"npy", "ark", "tar"}));
+  CLI::Option* shard_size = c->add_option("--shard-size", a->shard_size, "inputs per tar shard (--output-format tar)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  c->add_option("--dtype", a->dtype,
+                "float32 (default), or float16 for npy and tar: rounded to nearest even; an input with a value beyond "
+                "float16's range fails")
+      ->check(CLI::IsMember({"float32", "float16"}))
+      ->capture_default_str();
   c->add_option("-o,--output", a->outdir, "output folder")->required();
   c->add_option("-j,--jobs", a->jobs, "workers")->check(whole_number(1))->capture_default_str();
   c->add_option("--isolation", a->isolation,
@@ -101,7 +111,7 @@ Action add_run(CLI::App& app) {
   c->add_flag("-q,--quiet", a->quiet, "no progress display");
   c->add_option("--plugin", a->plugins, "extra plugin file (repeatable)");
   c->add_option("--allow-plugin", a->allowed_plugin_dirs, "folder a pipeline's plugins: may load from (repeatable; loading runs their code)");
-  return [a] {
+  return [a, shard_size] {
     if (a->resume && a->overwrite) throw Error("--resume and --overwrite exclude each other");
     if (a->inputs.empty() == a->inputs_from.empty())
       throw Error(a->inputs.empty() ? "no inputs: give input files or folders, or --inputs-from FILE"
@@ -119,7 +129,12 @@ Action add_run(CLI::App& app) {
                                                   : RunOptions::InputsForm::automatic;
     o.allow_commands = a->allow_commands;
     o.command_timeout = a->command_timeout;
-    o.output_format = a->output_format == "ark" ? RunOptions::OutputFormat::ark : RunOptions::OutputFormat::npy;
+    o.output_format = a->output_format == "ark"   ? RunOptions::OutputFormat::ark
+                      : a->output_format == "tar" ? RunOptions::OutputFormat::tar
+                                                  : RunOptions::OutputFormat::npy;
+    if (shard_size->count() && o.output_format != RunOptions::OutputFormat::tar) throw Error("--shard-size goes with --output-format tar");
+    o.shard_size = a->shard_size;
+    o.dtype = a->dtype == "float16" ? RunOptions::Dtype::float16 : RunOptions::Dtype::float32;
     o.outdir = a->outdir;
     o.jobs = a->jobs;
     if (!a->shard.empty()) parse_shard(a->shard, a->shard_count, o.shard_index, o.shard_count);

@@ -22,8 +22,13 @@ struct RunOptions {
   bool allow_commands = false;
   double command_timeout = 600;  // seconds a command may run; 0: no limit
   // npy: OUTDIR/<rel>.npy per input. ark: Kaldi feats.ark + feats.scp per
-  // shard (binary float matrices; features must be [frame, dim]).
-  enum class OutputFormat { npy, ark } output_format = OutputFormat::npy;
+  // shard (binary float matrices; features must be [frame, dim]). tar:
+  // WebDataset-style shards of `shard_size` <key>.npy members each.
+  enum class OutputFormat { npy, ark, tar } output_format = OutputFormat::npy;
+  size_t shard_size = 1000;  // tar members per file
+  // float16: values rounded to nearest even (as numpy's astype); an input
+  // with a value beyond float16's range fails. npy and tar only.
+  enum class Dtype { float32, float16 } dtype = Dtype::float32;
   std::string outdir;
   int jobs = 1;                     // workers
   // process: each worker a child process, so a crash or an exhausted memory

@@ -99,6 +99,18 @@ void Manifest::append(const ManifestEntry& entry, bool refused) {
   torn_ = false;
 }
 
+namespace {
+
+// A tar member's lines are one input's whichever shard they name:
+// "data-000003.tar#x.npy", and "data-*.tar#x.npy" before it was stored.
+std::string slot_output(const std::string& output) {
+  const size_t at = output.find(".tar#");
+  if (at == std::string::npos || output.rfind("data", 0) != 0 || output.find('/') < at) return output;
+  return "data*" + output.substr(at);
+}
+
+}  // namespace
+
 void Manifest::compact() {
   std::lock_guard<std::mutex> lock(mu_);
   std::error_code ec;
@@ -131,7 +143,7 @@ void Manifest::compact() {
       const bool ok = e->status == ManifestEntry::Status::ok;
       const bool skip = e->status == ManifestEntry::Status::skipped;
       if (ok) writer[e->output] = n;
-      auto [it, fresh] = at.emplace(e->output + '\n' + fs::path(e->input).lexically_normal().string(), slots.size());
+      auto [it, fresh] = at.emplace(slot_output(e->output) + '\n' + fs::path(e->input).lexically_normal().string(), slots.size());
       if (fresh) {
         slots.push_back({*e, n, ok ? n : 0, std::nullopt, std::nullopt, 0});
         if (ok) slots.back().last_ok = std::move(*e), slots.back().last_ok_at = n;

@@ -45,6 +45,9 @@ struct ManifestEntry {
   // Seconds of media decoded. Kept for progress, not written: the line
   // format is relied on by users' scripts and stays as it was.
   double media_seconds = 0;
+  // An input's encoded output on its way from a worker to a sink that
+  // writes in the run's process (Sink::take_encoded); not written either.
+  std::string payload;
 
   nlohmann::json to_json() const;
   // One manifest line, newline included (invalid UTF-8 replaced).

@@ -4,7 +4,8 @@
 //
 // One Unix socket pair per child. The parent sends a job's index as a line;
 // the child answers with the entry as a JSON line (the manifest's fields
-// plus media_seconds). Children are forked after the parent's setup, so the
+// plus media_seconds, and payload_bytes when the entry carries an encoded
+// output for a sink writing in the parent: those bytes follow the line). Children are forked after the parent's setup, so the
 // worker factory runs in the child (its session is the child's own).
 //
 // Each child also has a shared page, its beacon: the step it is in (from the
@@ -30,6 +31,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <optional>
 #include <sstream>
@@ -57,12 +59,31 @@ std::optional<std::string> read_line(int fd, std::string& buf) {
       buf.erase(0, nl + 1);
       return line;
     }
-    char chunk[4096];
+    char chunk[65536];  // an answer may carry an encoded output (tens of KB)
     ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
     buf.append(chunk, static_cast<size_t>(n));
   }
+}
+
+// Exactly `n` bytes, those already buffered first; nullopt at end of file.
+std::optional<std::string> read_bytes(int fd, std::string& buf, size_t n) {
+  std::string out;
+  out.reserve(n);
+  const size_t had = std::min(n, buf.size());
+  out.append(buf, 0, had);
+  buf.erase(0, had);
+  while (out.size() < n) {
+    const size_t want = n - out.size();
+    const size_t at = out.size();
+    out.resize(n);
+    ssize_t got = ::read(fd, out.data() + at, want);
+    if (got < 0 && errno == EINTR) got = 0;
+    else if (got <= 0) return std::nullopt;
+    out.resize(at + static_cast<size_t>(got));
+  }
+  return out;
 }
 
 struct Beacon {
@@ -154,7 +175,10 @@ void note_step(const std::string& context) {
       e.error = limit_message(max_memory, *beacon);
     nlohmann::json j = e.to_json();
     j["media_seconds"] = e.media_seconds;
-    if (!send_all(fd, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")) break;
+    if (!e.payload.empty()) j["payload_bytes"] = e.payload.size();
+    std::string answer = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    answer += e.payload;  // one send: one wake-up of the parent
+    if (!send_all(fd, answer)) break;
   }
   ::_exit(0);  // not exit(): the parent's atexit handlers and buffers are not ours
 }
@@ -164,7 +188,7 @@ struct Child {
   pid_t pid = -1;
   int fd = -1;
   std::string buf;
-  std::optional<size_t> job;  // in flight
+  std::deque<size_t> queue;  // given, not answered: the first is the one it is on
 };
 
 class ProcessExecutor final : public Executor {
@@ -210,6 +234,12 @@ class ProcessExecutor final : public Executor {
       int sv[2];
       if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
+      // Room for an answer with its encoded output in one go (best effort).
+      const int room = 1 << 20;
+      for (int fd : sv) {
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+      }
       std::unique_lock<std::mutex> held;
       if (o_.hold_threads) held = o_.hold_threads();
       const pid_t parent = ::getpid();
@@ -226,7 +256,7 @@ class ProcessExecutor final : public Executor {
       }
       if (held) held.unlock();
       ::close(sv[1]);
-      c = Child{c.beacon, pid, sv[0], "", std::nullopt};
+      c = Child{c.beacon, pid, sv[0], "", {}};
       auto line = read_line(c.fd, c.buf);
       if (line && *line == "ready") return;
       const int status = reap(c);
@@ -234,9 +264,22 @@ class ProcessExecutor final : public Executor {
     };
 
     size_t next = 0, finished = 0;
+    std::deque<size_t> again;  // given to a child that died before starting them
+    auto has_work = [&] { return !again.empty() || next < jobs.size(); };
+    // A lone child gets two jobs queued: it starts the next while this
+    // process stores the last answer, instead of idling for a round trip.
+    // With more children the others keep the cores busy meanwhile, and one
+    // job each keeps a slow input from holding up a job queued behind it.
+    const size_t kDepth = n == 1 ? 2 : 1;
     auto give = [&](Child& c) {
-      if (next < jobs.size() && send_all(c.fd, std::to_string(next) + "\n")) c.job = next++;
-      else if (next >= jobs.size()) ::shutdown(c.fd, SHUT_WR);  // no more: the child ends
+      while (c.queue.size() < kDepth && has_work()) {
+        const size_t k = again.empty() ? next : again.front();
+        if (!send_all(c.fd, std::to_string(k) + "\n")) return;  // a dead child: its end of file says so
+        if (again.empty()) ++next;
+        else again.pop_front();
+        c.queue.push_back(k);
+      }
+      if (!has_work()) ::shutdown(c.fd, SHUT_WR);  // no more: the child ends after its queue
     };
     try {
       for (int w = 0; w < n; ++w) spawn(w);  // every worker made before any job
@@ -251,32 +294,50 @@ class ProcessExecutor final : public Executor {
         for (int w = 0; w < n; ++w) {
           if (!fds[w].revents) continue;
           Child& c = children[w];
-          auto line = read_line(c.fd, c.buf);
-          if (!line) {  // the child ended: on a job, that job failed; replace it while jobs remain
-            const int status = reap(c);
-            if (c.job) {
-              ManifestEntry e;
-              e.input = jobs[*c.job].input;
-              e.output = jobs[*c.job].output;
-              e.utt_id = jobs[*c.job].key;
-              e.status = ManifestEntry::Status::error;
-              e.error = describe_exit(status, *c.beacon, o_.max_memory);
-              done(*c.job, std::move(e));
-              c.job.reset();
-              ++finished;
+          do {  // every answer already read: poll does not see buffered ones
+            auto line = read_line(c.fd, c.buf);
+            if (!line) {  // the child ended: the job it was on failed, the rest go to others; replace it while jobs remain
+              const int status = reap(c);
+              if (!c.queue.empty()) {
+                const size_t k = c.queue.front();
+                c.queue.pop_front();
+                again.insert(again.end(), c.queue.begin(), c.queue.end());
+                c.queue.clear();
+                ManifestEntry e;
+                e.input = jobs[k].input;
+                e.output = jobs[k].output;
+                e.utt_id = jobs[k].key;
+                e.status = ManifestEntry::Status::error;
+                e.error = describe_exit(status, *c.beacon, o_.max_memory);
+                done(k, std::move(e));
+                ++finished;
+              }
+              if (has_work()) spawn(w), give(c);
+              break;
             }
-            if (next < jobs.size()) spawn(w), give(c);
-            continue;
-          }
-          auto j = nlohmann::json::parse(*line, nullptr, false);
-          auto e = ManifestEntry::from_json(j);
-          if (!e || !c.job) throw Error("a worker process answered out of turn: " + line->substr(0, 200));
-          if (j.contains("media_seconds") && j["media_seconds"].is_number()) e->media_seconds = j["media_seconds"].get<double>();
-          const size_t k = *c.job;
-          c.job.reset();
-          done(k, std::move(*e));
-          ++finished;
-          give(c);
+            auto j = nlohmann::json::parse(*line, nullptr, false);
+            auto e = ManifestEntry::from_json(j);
+            if (!e || c.queue.empty()) throw Error("a worker process answered out of turn: " + line->substr(0, 200));
+            if (j.contains("media_seconds") && j["media_seconds"].is_number()) e->media_seconds = j["media_seconds"].get<double>();
+            if (j.contains("payload_bytes") && j["payload_bytes"].is_number_unsigned()) {
+              // Sent right after the line; a child dying midway fails its input
+              // (its end of file is then seen by the next poll).
+              auto bytes = read_bytes(c.fd, c.buf, j["payload_bytes"].get<size_t>());
+              if (bytes) {
+                e->payload = std::move(*bytes);
+              } else {
+                e->status = ManifestEntry::Status::error;
+                e->error = "the worker process ended while sending its output" + step_of(*c.beacon);
+                e->shape.clear();
+                e->axes.clear();
+              }
+            }
+            const size_t k = c.queue.front();
+            c.queue.pop_front();
+            done(k, std::move(*e));
+            ++finished;
+            give(c);
+          } while (c.fd >= 0 && c.buf.find('\n') != std::string::npos);
         }
       }
     } catch (...) {

@@ -98,11 +98,11 @@ std::string provenance_difference(const std::string& old_text, const std::string
   return s;
 }
 
-ProvenanceState check_provenance(const Pipeline& pipe, const fs::path& outdir, bool overwrite) {
+ProvenanceState check_provenance(const std::string& text, const fs::path& outdir, bool overwrite) {
   const fs::path path = outdir / "provenance.json";
   std::error_code ec;
   if (!fs::exists(path, ec)) return ProvenanceState::absent;
-  const std::string why = provenance_difference(util::read_file(path.string()), pipe.provenance_json());
+  const std::string why = provenance_difference(util::read_file(path.string()), text);
   if (why.empty()) return ProvenanceState::same;
   if (!overwrite)
     throw Error(path.string() + " describes features of another pipeline or plugin version (" + why +
@@ -161,15 +161,14 @@ void finish_clearing(const fs::path& outdir) {
   for (const auto& j : journals) clear_journal(outdir, j);
 }
 
-void store_provenance(const Pipeline& pipe, const fs::path& outdir) {
-  place_provenance(stage_provenance(pipe, outdir), outdir);
+void store_provenance(const std::string& text, const fs::path& outdir) {
+  place_provenance(stage_provenance(text, outdir), outdir);
 }
 
-fs::path stage_provenance(const Pipeline& pipe, const fs::path& outdir) {
+fs::path stage_provenance(const std::string& text, const fs::path& outdir) {
   // A temporary name of this process: a run killed before placing it
   // leaves it to remove_stale_temporaries.
   const fs::path staged = temporary_path(outdir / "provenance.json", 1);
-  const std::string text = pipe.provenance_json();
   write_atomic(staged, [&](std::ostream& os) { os << text << "\n"; }, 0);
   return staged;
 }

@@ -21,9 +21,10 @@ enum class ProvenanceState {
   same,     // equal in meaning: keep it
   replace,  // another pipeline's, and --overwrite: clear, then write
 };
-// Compares without writing anything. A provenance that differs in meaning
+// `text`: the provenance a run writes (Pipeline::provenance_json, plus the
+// run's output dtype when not float32). Compares without writing anything. A provenance that differs in meaning
 // throws Error naming the difference, unless `overwrite`.
-ProvenanceState check_provenance(const Pipeline& pipe, const std::filesystem::path& outdir, bool overwrite);
+ProvenanceState check_provenance(const std::string& text, const std::filesystem::path& outdir, bool overwrite);
 
 // Before replacing another pipeline's provenance: every output any manifest
 // of the folder (any shard's) lists as ok or skipped is removed (only files
@@ -35,11 +36,11 @@ void clear_listed_outputs(const std::filesystem::path& outdir);
 void finish_clearing(const std::filesystem::path& outdir);
 
 // Writes the pipeline's provenance.json (temporary + rename).
-void store_provenance(const Pipeline& pipe, const std::filesystem::path& outdir);
+void store_provenance(const std::string& text, const std::filesystem::path& outdir);
 // The same in two steps, for --overwrite: the file written whole under a
 // temporary name (a full disk fails here, before anything is cleared),
 // then put in place by a rename, which needs no room.
-std::filesystem::path stage_provenance(const Pipeline& pipe, const std::filesystem::path& outdir);
+std::filesystem::path stage_provenance(const std::string& text, const std::filesystem::path& outdir);
 void place_provenance(const std::filesystem::path& staged, const std::filesystem::path& outdir);
 
 }  // namespace featpipe

@@ -9,12 +9,14 @@
 #include "input_list_file.hpp"
 #include "job.hpp"
 #include "manifest.hpp"
+#include "npy_float16_sink.hpp"
 #include "npy_folder_sink.hpp"
 #include "plan.hpp"
 #include "progress_monitor.hpp"
 #include "provenance.hpp"
 #include "run_record.hpp"
 #include "stale_tmp.hpp"
+#include "tar_sink.hpp"
 
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -106,7 +109,7 @@ size_t manifest_room(const InputList& listed, const PlanOptions& po) {
 // --overwrite the manifest is reserved under a temporary name before the
 // other pipeline's outputs are cleared; a provenance is written only once
 // the room is there.
-std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& o, ProvenanceState prov, size_t room) {
+std::unique_ptr<Manifest> open_manifest(const std::string& provenance, const RunOptions& o, ProvenanceState prov, size_t room) {
   const fs::path dir(o.outdir);
   const std::string path = (dir / manifest_name(o.shard_index, o.shard_count)).string();
   if (prov == ProvenanceState::replace) {
@@ -114,7 +117,7 @@ std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& 
     auto m = std::make_unique<Manifest>(tmp, room);
     fs::path staged;
     try {
-      staged = stage_provenance(pipe, dir);  // its bytes on disk before anything is cleared
+      staged = stage_provenance(provenance, dir);  // its bytes on disk before anything is cleared
       clear_listed_outputs(dir);
       place_provenance(staged, dir);
       staged.clear();
@@ -132,7 +135,7 @@ std::unique_ptr<Manifest> open_manifest(const Pipeline& pipe, const RunOptions& 
   auto m = std::make_unique<Manifest>(path, room);
   if (prov == ProvenanceState::absent) {
     try {
-      store_provenance(pipe, dir);
+      store_provenance(provenance, dir);
     } catch (...) {
       m.reset();
       if (!existed) fs::remove(path, ec);
@@ -157,13 +160,13 @@ void warn_mixed_rates(const Pipeline& pipe, const std::set<double>& rates) {
 
 // What `featpipe status` needs to know of this shard before any work: its
 // inputs (a killed shard's missing ones are those without a line).
-RunRecord start_record(const Pipeline& pipe, const RunOptions& o, const InputList& listed) {
+RunRecord start_record(const std::string& provenance, const RunOptions& o, const InputList& listed) {
   RunRecord r;
   r.shard_index = o.shard_index;
   r.shard_count = o.shard_count;
   for (const InputFile& f : listed.files)
     if (in_shard(f.rel, o.shard_index, o.shard_count)) r.planned.push_back(f.path);
-  r.provenance = pipe.provenance_json();
+  r.provenance = provenance;
   r.command = o.command_line;
   std::error_code ec;
   r.cwd = fs::current_path(ec).string();
@@ -171,6 +174,58 @@ RunRecord start_record(const Pipeline& pipe, const RunOptions& o, const InputLis
   r.pid = ::getpid();
   r.started = utc_now();
   return r;
+}
+
+// What provenance.json holds: the pipeline's, and the stored dtype when it
+// is not float32 (so a folder written before --dtype existed still agrees,
+// and a rerun with another dtype is refused as another pipeline's would be).
+std::string provenance_text(const Pipeline& pipe, const RunOptions& o) {
+  if (o.dtype == RunOptions::Dtype::float32) return pipe.provenance_json();
+  nlohmann::json j = nlohmann::json::parse(pipe.provenance_json());
+  j["output"] = {{"dtype", "float16"}};
+  return j.dump(2);
+}
+
+std::unique_ptr<Sink> make_sink(const Pipeline& pipe, const RunOptions& o) {
+  const Dtype dtype = o.dtype == RunOptions::Dtype::float16 ? Dtype::float16 : Dtype::float32;
+  const std::string source = "step " + std::to_string(pipe.steps().size()) + " '" + pipe.steps().back().use + "'";
+  switch (o.output_format) {
+    case RunOptions::OutputFormat::ark: {
+      if (dtype != Dtype::float32) throw Error("--dtype float16 is for npy and tar outputs: a Kaldi archive holds float32 matrices");
+      const TensorSpec& out = pipe.steps().back().output;
+      if (out.rank() > 0 && out.rank() != 2)
+        throw Error(pipe.file() + " makes features " + out.axes_text() + ": a Kaldi archive holds matrices ([frame, dim]); use --output-format npy");
+      return std::make_unique<ArkSink>(o.outdir, o.shard_index, o.shard_count);
+    }
+    case RunOptions::OutputFormat::tar: {
+      TarSink::Options t;
+      t.shard_index = o.shard_index;
+      t.shard_count = o.shard_count;
+      t.shard_size = o.shard_size;
+      t.dtype = dtype;
+      t.extensions = pipe.extensions();
+      t.source = source;
+      t.workers = o.jobs;
+      return std::make_unique<TarSink>(o.outdir, std::move(t));
+    }
+    case RunOptions::OutputFormat::npy: break;
+  }
+  if (dtype == Dtype::float16) return std::make_unique<NpyFloat16Sink>(o.outdir, source);
+  return std::make_unique<NpyFolderSink>(o.outdir);
+}
+
+// Inputs stored where a sink never writes again (a completed tar shard) that
+// the plan would redo (--resume of a changed input, --overwrite) fail
+// instead: a second copy would give a reader the key twice.
+void refuse_redos(Plan& plan, const Sink& sink, const ResumeIndex& done) {
+  for (Job& job : plan.jobs) {
+    if (job.action != Job::Action::run) continue;
+    const std::string why = sink.refuses_redo(job.output);
+    if (why.empty()) continue;
+    job.action = Job::Action::fail;
+    job.error = "not redone: " + why;
+    job.keeps_output = done.stale(job.output, job.input, sink).empty();  // its ok line stays while true
+  }
 }
 
 ListForm list_form(RunOptions::InputsForm f) {
@@ -187,15 +242,7 @@ ListForm list_form(RunOptions::InputsForm f) {
 RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   if (!pipe.has_source()) throw Error(pipe.file() + ": the first step takes a tensor; `run` needs one that reads files");
   if (o.jobs < 1) throw Error("-j must be at least 1");
-  std::unique_ptr<Sink> sink_owner;
-  if (o.output_format == RunOptions::OutputFormat::ark) {
-    const TensorSpec& out = pipe.steps().back().output;
-    if (out.rank() > 0 && out.rank() != 2)
-      throw Error(pipe.file() + " makes features " + out.axes_text() + ": a Kaldi archive holds matrices ([frame, dim]); use --output-format npy");
-    sink_owner = std::make_unique<ArkSink>(o.outdir, o.shard_index, o.shard_count);
-  } else {
-    sink_owner = std::make_unique<NpyFolderSink>(o.outdir);
-  }
+  std::unique_ptr<Sink> sink_owner = make_sink(pipe, o);
   Sink& sink = *sink_owner;
   PlanOptions po;
   po.shard_index = o.shard_index;
@@ -216,25 +263,36 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   // What a killed run, or a worker that died while writing, left half-written.
   for (const auto& f : remove_stale_temporaries(o.outdir))
     std::cerr << "note: removed " << printable_name(f) << ", left by a run that died\n";
-  const ProvenanceState prov = check_provenance(pipe, o.outdir, o.overwrite);
+  const std::string provenance = provenance_text(pipe, o);
+  const ProvenanceState prov = check_provenance(provenance, o.outdir, o.overwrite);
   // Clearing another pipeline's features goes by the manifests' outputs,
   // one file each: archives are not cleared that way yet.
   if (prov == ProvenanceState::replace && o.output_format == RunOptions::OutputFormat::ark)
     throw Error(o.outdir + " holds features of another pipeline: --output-format ark does not replace them "
                 "(its archives would need clearing with the manifests); use another output folder");
+  if (prov == ProvenanceState::replace && o.output_format == RunOptions::OutputFormat::tar)
+    throw Error(o.outdir + " holds features of another pipeline: --output-format tar does not replace them "
+                "(a completed shard is never rewritten); use another output folder");
+  if (prov == ProvenanceState::replace && holds_tar_shards(o.outdir))
+    throw Error(o.outdir + " holds tar shards (data*.tar) of another pipeline, which --overwrite does not clear; "
+                "use another output folder");
   if (prov == ProvenanceState::replace && holds_kaldi_archives(o.outdir))
     throw Error(o.outdir + " holds Kaldi archives (feats*.ark) of another pipeline, which --overwrite does not "
                 "clear yet; use another output folder");
   // An --overwrite killed while clearing another pipeline's outputs: done
   // now (after the check: a refused run changes nothing).
   finish_clearing(o.outdir);
-  RunRecorder record(o.outdir, start_record(pipe, o, listed));  // staged: a refused run leaves no record
-  std::unique_ptr<Manifest> manifest = open_manifest(pipe, o, prov, manifest_room(listed, po));
+  RunRecorder record(o.outdir, start_record(provenance, o, listed));  // staged: a refused run leaves no record
+  std::unique_ptr<Manifest> manifest = open_manifest(provenance, o, prov, manifest_room(listed, po));
   record.place();
   // Read without --resume too: a refused output keeps its ok line only
   // while that line still holds (plan.cpp).
-  const ResumeIndex done = o.overwrite ? ResumeIndex{} : ResumeIndex::read(o.outdir);
-  const Plan plan = plan_jobs(std::move(listed), po, sink, done);
+  // Tar shards are read with --overwrite too: a member it cannot replace
+  // keeps its ok line while that line holds (refuse_redos).
+  const bool tar = o.output_format == RunOptions::OutputFormat::tar;
+  const ResumeIndex done = o.overwrite && !tar ? ResumeIndex{} : ResumeIndex::read(o.outdir);
+  Plan plan = plan_jobs(std::move(listed), po, sink, done);
+  refuse_redos(plan, sink, done);
 
   RunProgress prog;
   prog.total = plan.jobs.size();
@@ -257,12 +315,14 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   auto make_worker = [&](int w) -> Executor::Worker {
     std::shared_ptr<Session> session = pipe.session();
     return [session, &sink, w, commands, chunked](const Job& job) {
-      return run_job(job, *session, sink, w, commands, chunked);
+      ManifestEntry e = run_job(job, *session, sink, w, commands, chunked);
+      e.payload = sink.take_encoded(w);  // for a sink writing in the run's process (tar)
+      return e;
     };
   };
-  auto on_done = [&](size_t job, ManifestEntry e) {
+  auto record = [&](ManifestEntry e, bool refused) {
     try {
-      manifest->append(e, plan.jobs[job].action == Job::Action::fail && plan.jobs[job].keeps_output);
+      manifest->append(e, refused);
     } catch (const std::exception& ex) {
       // Unrecorded is not done: the input fails, and the run with it.
       if (e.status != ManifestEntry::Status::error) e.error = ex.what();
@@ -273,6 +333,20 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     std::lock_guard<std::mutex> lock(mu);
     count(prog, e);
     if (e.status == ManifestEntry::Status::ok && e.sample_rate > 0) rates.insert(e.sample_rate);
+  };
+  const Sink::Record record_stored = [&](ManifestEntry e) { record(std::move(e), false); };
+  auto on_done = [&](size_t job, ManifestEntry e) {
+    if (e.status != ManifestEntry::Status::ok) return record(std::move(e), plan.jobs[job].action == Job::Action::fail && plan.jobs[job].keeps_output);
+    try {
+      sink.commit(std::move(e), record_stored);
+    } catch (const std::exception& ex) {  // a sink's own failure is recorded by it; this is a bug's
+      ManifestEntry failed;
+      failed.input = plan.jobs[job].input;
+      failed.output = plan.jobs[job].output;
+      failed.status = ManifestEntry::Status::error;
+      failed.error = ex.what();
+      record(std::move(failed), false);
+    }
   };
   std::function<void()> tick;
   if (o.on_progress) tick = [&] {
@@ -294,6 +368,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   warn_mixed_rates(pipe, rates);
   if (prog.failed) remove_stale_temporaries(o.outdir);  // a worker that died while writing
   try {
+    sink.close(record_stored);
     sink.finish();
   } catch (const std::exception& ex) {
     // What was stored stays where the sink keeps it (an ark's staged

@@ -8,7 +8,10 @@
 
 #include <featpipe/featpipe.hpp>
 
+#include "manifest_entry.hpp"
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +65,20 @@ class Sink {
   // After the last write (an index, a tar's end). Not called when the run
   // ends by an exception.
   virtual void finish() {}
+
+  // Sinks whose files have one writer, the run's own process (tar shards):
+  // write() in a worker only encodes, take_encoded() then hands the bytes
+  // over (in the worker, after run_job: they travel back with the entry).
+  virtual std::string take_encoded(int /*worker*/) { return {}; }
+  // Why an input stored in `output` cannot be written again ("": it can).
+  virtual std::string refuses_redo(const std::string& /*output*/) const { return {}; }
+  // Each ok entry, in the run's process, one at a time: stores what the
+  // worker encoded, then passes the entry to `record` (the manifest) - at
+  // once by default; a tar sink holds entries until their shard is complete.
+  using Record = std::function<void(ManifestEntry)>;
+  virtual void commit(ManifestEntry e, const Record& record) { record(std::move(e)); }
+  // After the last commit: what is held is stored and recorded.
+  virtual void close(const Record& /*record*/) {}
 };
 
 }  // namespace featpipe

@@ -1,0 +1,28 @@
+// A tensor's .npy bytes in memory, in the dtype a run stores: float32 (as
+// npy::write) or float16 (storage; see README "--dtype").
+#pragma once
+
+#include <featpipe/featpipe.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace featpipe {
+
+enum class Dtype { float32, float16 };
+
+// float32 -> IEEE binary16 bits, rounded to nearest even as numpy's
+// astype(np.float16); infinities and NaNs stay so. Finite values of 65520
+// and beyond in magnitude round to infinity.
+uint16_t float16_bits(float x);
+
+// The .npy header for `shape` in `dtype` (npy::header's, with '<f2').
+std::string npy_header(const std::vector<int64_t>& shape, Dtype dtype);
+
+// Header and data. float16: a finite value that would round to infinity
+// throws Error naming it, its index and `source` (the step that made it),
+// instead of storing inf.
+std::string npy_bytes(const Tensor& t, Dtype dtype, const std::string& source);
+
+}  // namespace featpipe
