@@ -282,9 +282,9 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   // An --overwrite killed while clearing another pipeline's outputs: done
   // now (after the check: a refused run changes nothing).
   finish_clearing(o.outdir);
-  RunRecorder record(o.outdir, start_record(provenance, o, listed));  // staged: a refused run leaves no record
+  RunRecorder run_record(o.outdir, start_record(provenance, o, listed));  // staged: a refused run leaves no record
   std::unique_ptr<Manifest> manifest = open_manifest(provenance, o, prov, manifest_room(listed, po));
-  record.place();
+  run_record.place();
   // Read without --resume too: a refused output keeps its ok line only
   // while that line still holds (plan.cpp).
   // Tar shards are read with --overwrite too: a member it cannot replace
@@ -389,7 +389,7 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   }
 
   try {
-    record.finish(prog.ok, prog.skipped, prog.failed);
+    run_record.finish(prog.ok, prog.skipped, prog.failed);
   } catch (const std::exception& ex) {
     std::cerr << "warning: " << ex.what() << ": featpipe status will call this shard unfinished\n";
   }
