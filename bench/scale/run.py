@@ -11,13 +11,15 @@ bench/data/clips_scale) are made on first use. Per pipeline
   - featpipe run ... --output-format tar -j 1 -q, timed as a process
     (start-up, listing, manifest, shards: all of it), with its default
     worker process and with --isolation thread;
+  - featpipe run ... -j 1 -q writing .npy files (the default output);
   - the in-process loop: `pipe(path)` per file in one Python process
     (computes, stores nothing);
   - torchaudio.load + the same features (MelSpectrogram + L2 + log, or
     compliance.kaldi.fbank) + np.save of each into a folder.
 Rounds are interleaved and each figure is the best round: the machine is
 shared, so only the ratios of one run mean much. Goals (issue 13): tar run
->= 80 % of the in-process loop, >= 4x the torchaudio loop.
+>= 80 % of the in-process loop, >= 4x the torchaudio loop; .npy run >= 2x
+the torchaudio loop.
 """
 import argparse
 import glob
@@ -99,6 +101,15 @@ def main():
         assert sum(1 for n in os.listdir(out) if n.endswith(".tar")) == -(-len(clips) // args.shard_size)
         return s
 
+    def npy_run(yaml):
+        out = os.path.join(scratch, "npy")
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        subprocess.run([CLI, "run", yaml, *clip_dirs, "-o", out, "-j", "1", "-q"], check=True, capture_output=True)
+        s = time.perf_counter() - t0
+        shutil.rmtree(out, ignore_errors=True)
+        return s
+
     def api_loop(pipe):
         t0 = time.perf_counter()
         for c in clips:
@@ -120,10 +131,12 @@ def main():
         for name, fn in (("speech-logmel", ta_logmel), ("kaldi-fbank", ta_fbank)):
             yaml = os.path.join(ROOT, "pipelines", name + ".yaml")
             pipe = fp.Pipeline(yaml)
-            best = {"tar": float("inf"), "thread": float("inf"), "api": float("inf"), "ta": float("inf")}
+            best = {"tar": float("inf"), "thread": float("inf"), "npy": float("inf"), "api": float("inf"),
+                    "ta": float("inf")}
             for _ in range(args.repeat):
                 best["tar"] = min(best["tar"], tar_run(yaml, "process"))
                 best["thread"] = min(best["thread"], tar_run(yaml, "thread"))
+                best["npy"] = min(best["npy"], npy_run(yaml))
                 best["api"] = min(best["api"], api_loop(pipe))
                 best["ta"] = min(best["ta"], ta_loop(fn))
             rows.append((name, best))
@@ -143,6 +156,11 @@ def main():
         print(f"| {name} | {cell(b['tar'])} | {cell(b['thread'])} | {cell(b['api'])} | {cell(b['ta'])} | "
               f"{b['api'] / b['tar'] * 100:.0f} % / {b['api'] / b['thread'] * 100:.0f} % | "
               f"{b['ta'] / b['tar']:.1f}× / {b['ta'] / b['thread']:.1f}× |")
+    print()
+    print("| pipeline | `featpipe run` writing `.npy` files (whole process) | torchaudio loop + `np.save` | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, b in rows:
+        print(f"| {name} | {cell(b['npy'])} | {cell(b['ta'])} | {b['ta'] / b['npy']:.1f}× |")
 
 
 if __name__ == "__main__":
