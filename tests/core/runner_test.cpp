@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <cstring>
 #include <set>
 
 using namespace featpipe;
@@ -261,5 +263,31 @@ TEST_F(Run, RelativePathsKeptHoweverTheFolderIsSpelled) {
     ASSERT_EQ(r.exit_code, 0) << spelled << ": " << r.err;
     EXPECT_TRUE(fs::exists(o / "sub" / "a.txt.npy")) << spelled;
     EXPECT_TRUE(fs::exists(o / "b.txt.npy")) << spelled;
+  }
+}
+
+// Tar shards written while workers run as threads (ThreadSanitizer runs
+// this, CLI included): every input once, ok, in a shard that holds it.
+TEST_F(Run, TarShardsFromThreadWorkersHoldEveryInputOnce) {
+  for (int k = 0; k < 40; ++k) test::write_text(dir / "in" / "j" / (std::to_string(k) + ".txt"), std::to_string(k) + " 1");
+  for (const std::string isolation : {"thread", "process"}) {
+    fs::remove_all(out());
+    ASSERT_EQ(run({"-j", "3", "--isolation", isolation, "--output-format", "tar", "--shard-size", "7"}).exit_code, 0);
+    std::multiset<std::string> listed;
+    for (const auto& e : fs::directory_iterator(out())) {
+      if (e.path().extension() != ".tar") continue;
+      FILE* p = ::popen(("tar -tf '" + e.path().string() + "'").c_str(), "r");
+      ASSERT_NE(p, nullptr);
+      char line[512];
+      while (std::fgets(line, sizeof line, p)) listed.insert(e.path().filename().string() + "#" + std::strtok(line, "\n"));
+      ASSERT_EQ(::pclose(p), 0);
+    }
+    std::multiset<std::string> recorded;
+    for (const json& j : manifest()) {
+      EXPECT_EQ(j["status"], "ok") << j.dump();
+      recorded.insert(j["output"].get<std::string>());
+    }
+    EXPECT_EQ(recorded.size(), 42u) << isolation;  // 40 + a.txt + b.txt
+    EXPECT_EQ(listed, recorded) << isolation;
   }
 }
