@@ -56,6 +56,7 @@ class FdBuf final : public std::streambuf {
   // A feature array arrives in one call: written from the caller's memory,
   // not copied through the buffer first.
   std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (n <= 0) return 0;  // an empty array's data may be a null pointer
     if (n <= epptr() - pptr()) {
       std::memcpy(pptr(), s, static_cast<size_t>(n));
       pbump(static_cast<int>(n));
