@@ -19,6 +19,7 @@ using sdk::Error;
 uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
 uint32_t be32(const uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
 uint32_t le16(const uint8_t* p) { return (uint32_t(p[1]) << 8) | p[0]; }
+uint32_t le24(const uint8_t* p) { return (uint32_t(p[2]) << 16) | le16(p); }
 uint32_t le32(const uint8_t* p) { return (le16(p + 2) << 16) | le16(p); }
 
 HeaderSize png_size(const std::vector<uint8_t>& b) {
@@ -61,7 +62,7 @@ HeaderSize webp_size(const std::vector<uint8_t>& b) {
   if (b.size() < 30) return {};
   const uint8_t* c = b.data() + 12;
   if (std::memcmp(c, "VP8X", 4) == 0)
-    return {true, 1 + (le32(c + 12) & 0xFFFFFF), 1 + (le32(c + 15) & 0xFFFFFF)};
+    return {true, 1 + le24(c + 12), 1 + le24(c + 15)};  // 24-bit canvas sizes minus one, bytes 24..29
   if (std::memcmp(c, "VP8L", 4) == 0) {
     uint32_t v = le32(c + 9);
     return {true, 1 + (v & 0x3FFF), 1 + ((v >> 14) & 0x3FFF)};
