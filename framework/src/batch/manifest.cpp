@@ -190,17 +190,19 @@ void Manifest::compact() {
   torn_ = false;
 }
 
-std::vector<fs::path> manifest_files(const fs::path& outdir) {
+std::vector<fs::path> files_named(const fs::path& outdir, std::string_view prefix, std::string_view extension) {
   std::vector<fs::path> out;
   std::error_code ec;
   for (const auto& f : fs::directory_iterator(outdir, ec)) {
     const std::string name = f.path().filename().string();
     std::error_code type_ec;
-    if (name.rfind("manifest", 0) == 0 && f.path().extension() == ".jsonl" && f.is_regular_file(type_ec))
+    if (name.rfind(prefix, 0) == 0 && f.path().extension() == extension && f.is_regular_file(type_ec))
       out.push_back(f.path());
   }
   return out;
 }
+
+std::vector<fs::path> manifest_files(const fs::path& outdir) { return files_named(outdir, "manifest", ".jsonl"); }
 
 std::string manifest_name(int shard_index, int shard_count) {
   if (shard_count <= 1) return "manifest.jsonl";

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -62,5 +63,9 @@ std::string manifest_name(int shard_index, int shard_count);
 // a device or FIFO so named (/dev/full) would be read forever. None when
 // the folder does not exist.
 std::vector<std::filesystem::path> manifest_files(const std::filesystem::path& outdir);
+// The regular files of `outdir` (not below) named PREFIX*EXTENSION, in
+// directory order; none when it cannot be read.
+std::vector<std::filesystem::path> files_named(const std::filesystem::path& outdir, std::string_view prefix,
+                                               std::string_view extension);
 
 }  // namespace featpipe

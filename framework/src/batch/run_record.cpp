@@ -1,6 +1,7 @@
 #include "run_record.hpp"
 
 #include "atomic_file.hpp"
+#include "manifest.hpp"
 
 #include <featpipe/featpipe.hpp>
 
@@ -29,17 +30,7 @@ std::string run_record_name(int shard_index, int shard_count) {
   return "run-" + std::to_string(shard_index) + "-of-" + std::to_string(shard_count) + ".json";
 }
 
-std::vector<fs::path> run_record_files(const fs::path& outdir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(outdir, ec)) {
-    const std::string name = f.path().filename().string();
-    std::error_code type_ec;
-    if (name.rfind("run", 0) == 0 && f.path().extension() == ".json" && f.is_regular_file(type_ec))
-      out.push_back(f.path());
-  }
-  return out;
-}
+std::vector<fs::path> run_record_files(const fs::path& outdir) { return files_named(outdir, "run", ".json"); }
 
 std::string run_record_json(const RunRecord& r) {
   // Ordered: a reader by eye sees where and when first, the long list last.
