@@ -15,7 +15,9 @@ if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 tsan=-fsanitize=thread
+# -O1 -g1 (as in ci-asan.sh): reports keep file:line, the build takes half the time.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFEATPIPE_BENCH=OFF -DFEATPIPE_TESTS=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DCMAKE_C_FLAGS="$tsan" -DCMAKE_CXX_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
   -DCMAKE_SHARED_LINKER_FLAGS="$tsan" -DCMAKE_MODULE_LINKER_FLAGS="$tsan" "${launcher[@]}" >/dev/null
 # featpipe_plugin_index builds every plugin and the CLI (it runs it).
