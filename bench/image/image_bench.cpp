@@ -1,6 +1,7 @@
 // bench/image: featpipe's image pipelines in-process, one thread (run.sh).
 //
 //   image_bench decode|preprocess|embed DIR     images/s over DIR/*.jpg
+//   image_bench embed DIR PIPELINE.yaml         the same with another embedding pipeline (bench/cnn)
 //   image_bench imread|turbojpeg DIR            cv::imread (BGR) / TurboJPEG (RGB) decode alone, images/s
 //   image_bench cnn MODEL.onnx                  cnn.features batch-1 forward, ms
 //   image_bench layers MODEL.onnx               OpenCV DNN time per layer kind, ms
@@ -160,11 +161,11 @@ int main(int argc, char** argv) {
     std::string yaml;
     if (mode == "decode") yaml = (here / "decode.yaml").string();
     else if (mode == "preprocess") yaml = (here / "preprocess.yaml").string();
-    else if (mode == "embed") yaml = (here / "embedding-mobilenet.yaml").string();
+    else if (mode == "embed") yaml = argc > 3 ? std::string(argv[3]) : (here / "embedding-mobilenet.yaml").string();
     else throw std::runtime_error("unknown mode " + mode);
     auto session = featpipe::Pipeline::load(yaml)->session();
     session->run_file(files[0]);  // warm-up (model planning)
-    timed(("featpipe " + mode).c_str(), files.size(), [&] {
+    timed(("featpipe " + mode + (argc > 3 ? " " + fs::path(argv[3]).stem().string() : "")).c_str(), files.size(), [&] {
       for (const auto& f : files) session->run_file(f);
     });
   } catch (const std::exception& e) {

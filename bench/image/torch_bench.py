@@ -2,6 +2,7 @@
 """The PIL + torchvision + PyTorch side of bench/image (one thread).
 
   torch_bench.py decode|preprocess|embed DIR   images/s over every *.jpg in DIR
+  torch_bench.py embed DIR resnet18            the same with resnet18's last block (bench/cnn)
   torch_bench.py cnn [mobilenet_v2|resnet18]   batch-1 forward, ms
 
 embed = PIL open -> Resize(256) -> CenterCrop(224) -> ToTensor -> Normalize
@@ -30,6 +31,13 @@ def model(name="mobilenet_v2"):
     return m.eval()
 
 
+def features(m):
+    """The convolutional trunk: the last block's feature map."""
+    if hasattr(m, "features"):
+        return m.features
+    return torch.nn.Sequential(*list(m.children())[:-2]).eval()  # resnet: without avgpool and fc
+
+
 def main():
     torch.set_num_threads(1)
     mode = sys.argv[1]
@@ -49,7 +57,8 @@ def main():
         print(f"torch {name} forward: {best[0] * 1e3:.1f} ms CPU ({best[1] * 1e3:.1f} ms wall)")
         return
     files = sorted(glob.glob(os.path.join(sys.argv[2], "*.jpg")))
-    m = model() if mode == "embed" else None
+    net = sys.argv[3] if len(sys.argv) > 3 else "mobilenet_v2"
+    m = features(model(net)) if mode == "embed" else None
     best = (1e9, 1e9)
     with torch.no_grad():
         for _ in range(3):  # best of 3 passes: the machine is shared
@@ -60,7 +69,7 @@ def main():
                     continue
                 x = PRE(img)
                 if mode == "embed":
-                    fm = m.features(x[None]).clamp(min=1e-6)
+                    fm = m(x[None]).clamp(min=1e-6)
                     e = fm.pow(3).mean(dim=(2, 3)).pow(1 / 3)
                     F.normalize(e, dim=1)
             best = min(best, (time.process_time() - c, time.perf_counter() - t))
