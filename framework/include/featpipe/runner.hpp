@@ -81,8 +81,9 @@ FEATPIPE_API RunProgress run_batch(const Pipeline& pipeline, const RunOptions& o
 // the output's stream axis is not its first (frames not contiguous).
 FEATPIPE_API std::string why_files_not_streamed(const Pipeline& pipe);
 
-// RunOptions::max_memory's default: physical memory shared by `workers`,
-// at least 1 GiB.
+// RunOptions::max_memory's default: physical memory, or the cgroup's limit
+// when lower (a container, a Kubernetes pod, a Slurm job), shared by
+// `workers`, at least 1 GiB.
 FEATPIPE_API unsigned long long default_max_memory(int workers);
 // False in sanitizer builds: their shadow memory reserves terabytes of
 // address space, so any RLIMIT_AS would stop a worker from starting.

@@ -13,6 +13,7 @@
 // killed by a signal - no exception, no answer - is still reported with the
 // step, and an allocation refused under --max-memory says so.
 #include "executor.hpp"
+#include "memory_limit.hpp"
 
 #include "../step_trace.hpp"
 
@@ -370,9 +371,7 @@ bool memory_limit_supported() {
 }
 
 unsigned long long default_max_memory(int workers) {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  const uint64_t ram = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
-  return std::max<uint64_t>(ram / static_cast<uint64_t>(std::max(1, workers)), uint64_t{1} << 30);
+  return std::max<uint64_t>(usable_memory() / static_cast<uint64_t>(std::max(1, workers)), uint64_t{1} << 30);
 }
 
 std::string describe_bytes(uint64_t bytes) {
