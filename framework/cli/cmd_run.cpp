@@ -102,8 +102,8 @@ Action add_run(CLI::App& app) {
       ->check(CLI::IsMember({"process", "thread"}))
       ->capture_default_str();
   c->add_option("--max-memory", a->max_memory,
-                "memory ceiling per worker process, e.g. 4G, 512M, none (default: physical memory / workers, the cgroup memory limit counting when lower; at least "
-                "1G; none in sanitizer builds)");
+                "memory ceiling per worker process, e.g. 4G, 512M, none (default: physical memory / workers, the "
+                "cgroup memory limit counting when lower; at least 1G; none in sanitizer builds)");
   c->add_option("--shard", a->shard, "K/N: this process takes shard K of N; auto: from Slurm/Kubernetes");
   c->add_option("--shard-count", a->shard_count, "N for --shard auto in a Kubernetes indexed job")->check(whole_number(1));
   c->add_flag("--resume", a->resume, "skip inputs whose output exists and whose manifest line says ok");
