@@ -20,6 +20,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -166,8 +167,11 @@ class TorchBackend final : public Backend {
   }
 
   OutputView forward(const float* data, const Shape& input) override {
+    // FEATPIPE_THREADS caps libtorch's own count, never raises it: libtorch
+    // counts physical cores, and OpenMP threads on a core's hyperthreads
+    // spin against each other (mobilenet_v2 ran 30x slower on 2 of them).
     const int n = worker_threads();
-    use_threads(n > 0 ? n : default_threads());
+    use_threads(n > 0 ? std::min(n, default_threads()) : default_threads());
     // No copy: the tensor views the stage's buffer, which the model only reads.
     const at::Tensor in = torch::from_blob(const_cast<float*>(data), input, at::kFloat);
     out_ = pick(run(in, input));
@@ -253,7 +257,8 @@ class TorchBackend final : public Backend {
         throw Error(sdk::cat("output '", name, "' of ", path_, " is ", c10::toString(t.scalar_type()),
                              ", not a floating-point tensor"),
                     "layer");
-      out_dtype_ = c10::toString(t.scalar_type());
+      const auto type = t.scalar_type();
+      out_dtype_ = type == at::kDouble ? "float64" : type == at::kHalf ? "float16" : c10::toString(type);
     }
     return t.to(at::kFloat).contiguous();
   }

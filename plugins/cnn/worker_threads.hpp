@@ -1,5 +1,6 @@
-// How many threads a backend's libraries (OpenMP, OpenBLAS, OpenCV) may use
-// for one forward pass in this worker. `featpipe run -j N` sets
+// At most how many threads a backend's libraries (OpenMP, OpenBLAS, OpenCV)
+// may use for one forward pass in this worker: a cap on each library's own
+// default, never a raise. `featpipe run -j N` sets
 // FEATPIPE_THREADS to each worker's share of the cores before it starts
 // them (framework/src/batch/library_threads.cpp), so that N workers do not
 // each start a pool as large as the machine; a user may set it too.

@@ -1,7 +1,7 @@
 // Each worker's share of the cores for the libraries its stages use
 // (OpenMP, OpenBLAS, OpenCV): `featpipe run -j N` with N workers on C cores
-// gives each max(1, C / N) threads, as each library would otherwise start a
-// pool of C threads in every worker. The share reaches plugins as the
+// caps each at max(1, C / N) threads, as each library would otherwise start
+// a pool as large as the machine in every worker. The share reaches plugins as the
 // environment variable FEATPIPE_THREADS, set in the runner's process before
 // the workers start (forked children inherit it; a thread executor's
 // workers read the same); a value the user set is kept.
