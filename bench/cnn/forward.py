@@ -5,9 +5,10 @@ from Python.
 
     /usr/bin/python3 bench/cnn/forward.py [--build build] [--runs 30] [--models mobilenet_v2 resnet18]
 
-Each model is built with weights=None (seeded; numbers do not depend on the
-weights' values), exported once to TorchScript (torch.jit.trace) and ONNX
-(torch.onnx.export, default options) in a temporary folder. Times are the
+Each model is built with weights=None (seeded, batch-norm statistics
+perturbed as in a trained model; the time does not depend on the values), exported once to TorchScript (torch.jit.trace) and ONNX
+(torch.onnx.export with default options, and with opset_version=10) in a
+temporary folder. Times are the
 median CPU ms of RUNS passes after 3 warm-up passes (process CPU
 time: the machine may be shared), with the fastest pass's wall ms beside it; featpipe's come from
 bench/cnn/cnn_forward (Session::run on a [3, 224, 224] tensor, input and
@@ -54,6 +55,14 @@ def torch_eager(m, args):
         return timed(lambda: m["model"](x), args.runs)
 
 
+def torch_script(m, args):
+    """The same TorchScript file from Python, frozen as the torch backend freezes it."""
+    ts = torch.jit.freeze(torch.jit.load(str(m["pt"])).eval())
+    x = torch.rand(1, 3, args.size, args.size)
+    with torch.inference_mode():
+        return timed(lambda: ts(x), args.runs)
+
+
 def featpipe_side(key):
     def side(m, args):
         env = dict(os.environ, FEATPIPE_THREADS="1", OMP_NUM_THREADS="1")
@@ -61,7 +70,7 @@ def featpipe_side(key):
         r = subprocess.run([str(exe), str(m[key]), str(args.size), str(args.size), str(args.runs)], env=env,
                            capture_output=True, text=True)
         if r.returncode != 0:
-            return "error: " + r.stderr.strip().split(": ")[-1][:60] + "..."
+            return "error: " + " ".join(r.stderr.split())[-60:]
         cpu, wall, _ = r.stdout.split()
         return float(cpu), float(wall)
     return side
@@ -71,19 +80,34 @@ def featpipe_side(key):
 SIDES = {
     "featpipe torch (C++)": featpipe_side("pt"),
     "PyTorch eager (Python)": torch_eager,
-    "featpipe OpenCV (ONNX)": featpipe_side("onnx"),
+    "PyTorch frozen TorchScript (Python)": torch_script,
+    "featpipe OpenCV (ONNX, default export)": featpipe_side("onnx"),
+    "featpipe OpenCV (ONNX, opset 10)": featpipe_side("onnx10"),
 }
 
 
 def export(name, folder, size):
     torch.manual_seed(0)
     model = MODELS[name](weights=None).eval()
-    x = torch.rand(1, 3, size, size)
-    pt, onnx = folder / f"{name}.pt", folder / f"{name}.onnx"
+    # weights=None leaves every batch norm at mean 0, var 1, bias 0: the
+    # ONNX export folds them into identical conv biases, stored once behind
+    # Identity nodes, which trained models do not have (and OpenCV 4.6
+    # cannot import). Trained-like statistics avoid that.
     with torch.no_grad():
-        torch.jit.save(torch.jit.trace(model, x), pt)
-        torch.onnx.export(model, x, onnx)
-    return {"model": model, "pt": pt, "onnx": onnx}
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.1, 0.1)
+                mod.running_var.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.1, 0.1)
+    x = torch.rand(1, 3, size, size)
+    files = {k: folder / f"{name}{suffix}" for k, suffix in (("pt", ".pt"), ("onnx", ".onnx"), ("onnx10", "_10.onnx"))}
+    with torch.no_grad():
+        torch.jit.save(torch.jit.trace(model, x), files["pt"])
+    torch.onnx.export(model, x, files["onnx"])
+    # What OpenCV 4.6 imports without featpipe normalizing the graph
+    # (tests/image and bench/image export this way too).
+    torch.onnx.export(model, x, files["onnx10"], opset_version=10)
+    return {"model": model, **files}
 
 
 def main():
