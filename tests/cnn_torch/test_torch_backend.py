@@ -120,7 +120,8 @@ def test_model_throwing_in_forward_fails_that_input_only(models, tmp_path):
 
 def test_two_workers_give_the_bytes_of_one(models, tmp_path):
     """Worker processes are forked after the model is loaded (and run at
-    load); each must run it, with its share of the threads, and not hang."""
+    load); each must run it, with its share of the threads, and not hang.
+    Worker threads (--isolation thread) share one libtorch."""
     from PIL import Image
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -129,11 +130,11 @@ def test_two_workers_give_the_bytes_of_one(models, tmp_path):
         Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB").save(inputs / f"{k}.png")
     p = pipeline(models, "j", "model: extractor.pt, layer: mid")
     outs = []
-    for j in (1, 2):
-        r = cli("run", p, inputs, "-o", tmp_path / f"j{j}", "-j", j, "-q", timeout=180)
+    for name, flags in (("j1", ["-j", 1]), ("j2", ["-j", 2]), ("threads", ["-j", 2, "--isolation", "thread"])):
+        r = cli("run", p, inputs, "-o", tmp_path / name, *flags, "-q", timeout=180)
         assert r.returncode == 0, r.stderr
-        outs.append({f.name: f.read_bytes() for f in sorted((tmp_path / f"j{j}").glob("*.npy"))})
-    assert len(outs[0]) == 6 and outs[0] == outs[1]
+        outs.append({f.name: f.read_bytes() for f in sorted((tmp_path / name).glob("*.npy"))})
+    assert len(outs[0]) == 6 and outs[0] == outs[1] == outs[2]
 
 
 def libtorch_loaded(*args):
