@@ -108,13 +108,13 @@ class TorchBackend final : public Backend {
     check_torchscript(path_);
     try {
       module_ = torch::jit::load(path_, torch::kCPU);
+      module_.eval();
+      for (const auto& p : module_.parameters()) parameters_ += p.numel();
+      const auto& args = module_.get_method("forward").function().getSchema().arguments();  // throws without forward
+      input_name_ = args.size() > 1 ? args[1].name() : "input";
     } catch (const std::exception& e) {
       throw Error(sdk::cat("cannot load TorchScript model ", path_, ": ", torch_message(e)), "model");
     }
-    module_.eval();
-    for (const auto& p : module_.parameters()) parameters_ += p.numel();
-    const auto& args = module_.get_method("forward").function().getSchema().arguments();
-    input_name_ = args.size() > 1 ? args[1].name() : "input";
     // Freezing inlines the weights and folds batch norms into convolutions:
     // fewer ops per pass, same numbers within float rounding (the tests hold
     // it to PyTorch's float64). A module it cannot freeze runs as loaded.
