@@ -29,7 +29,7 @@ struct LayerInfo {
 struct ModelNames {
   std::string input;    // the model's input
   std::string output;   // the chosen output as the backend names it
-  std::string backend;  // "OpenCV"
+  std::string backend;  // "OpenCV", "libtorch 1.13"
   std::string summary;  // "17 ONNX nodes"
 };
 
@@ -70,8 +70,10 @@ struct BackendEntry {
 
 // Called from a static initializer in the backend's file; returns true.
 bool register_backend(const BackendEntry& entry);
-// The backend for a model file (by extension); throws sdk::Error("model")
-// when none opens it.
-std::unique_ptr<Backend> open_backend(const std::string& model, const std::string& layer);
+// The backend for a model file: the one named `backend`, else by extension.
+// Throws sdk::Error("model") when none opens it, sdk::Error("backend") when
+// `backend` is unknown or the file's extension belongs to another backend.
+std::unique_ptr<Backend> open_backend(const std::string& model, const std::string& layer,
+                                      const std::string& backend = "");
 
 }  // namespace featpipe::cnn

@@ -1,5 +1,5 @@
-// cnn.features — runs a model (ONNX through OpenCV DNN, see backend.hpp for
-// others) on a [channel, height, width] image and returns the model's output
+// cnn.features — runs a model (ONNX through OpenCV DNN, TorchScript through
+// libtorch; see backend.hpp) on a [channel, height, width] image and returns the model's output
 // or a named intermediate layer's, without the batch axis: [channel, height,
 // width] or [feature].
 //
@@ -8,9 +8,10 @@
 //            layer: /features/features.10/Relu_output_0}
 //
 // The model is read once per stage instance (one per worker thread) and
-// reused for every input. `layer` is the name of an ONNX node output as in
-// the model file (what Netron and onnx.load show), or the node's name, or
-// OpenCV's own layer name ("onnx_node!..."); the output shape is known at
+// reused for every input. For ONNX, `layer` is the name of a node output as
+// in the model file (what Netron and onnx.load show), or the node's name, or
+// OpenCV's own layer name ("onnx_node!..."); for TorchScript, a key of the
+// dict the model returns or an index of its tuple; the output shape is known at
 // load time (one forward pass on zeros), and `featpipe validate` /
 // describe() list every layer with its output shape. Inputs whose size
 // differs from input_size are errors (resize/crop first): OpenCV would
@@ -45,18 +46,21 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
  public:
   static constexpr const char* kName = "cnn.features";
   static constexpr const char* kDoc =
-      "Runs an ONNX model with OpenCV DNN on [channel, height, width]; returns the model's output or "
-      "the named layer's (ONNX node output name, or OpenCV's onnx_node!... name) without the batch "
-      "axis. `featpipe validate` lists the layers and their shapes.";
+      "Runs a model on [channel, height, width]: ONNX (.onnx) with OpenCV DNN, TorchScript (.pt, .pth, .ts: "
+      "torch.jit.save) with libtorch; returns the model's output or the named layer's without the batch "
+      "axis. `featpipe validate` lists the layers (outputs) and their shapes.";
   static constexpr const char* kExample =
       "- use: cnn.features\n  with: {model: ../samples/models/digits_cnn.onnx, input_size: [32, 32]}";
   static constexpr fp_param_desc kParams[] = {
-      Param::Path("model", nullptr).doc("ONNX model file (relative to the pipeline file)"),
+      Param::Path("model", nullptr).doc("ONNX or TorchScript model file (relative to the pipeline file)"),
       Param::String("layer", "null").nullable()
-          .doc("ONNX node output (or node) name whose feature map to return; null: the model's output"),
+          .doc("ONNX: node output (or node) name whose feature map to return; TorchScript: key of the dict "
+               "(create_feature_extractor) or index of the tuple the model returns; null: the model's one output"),
       Param::Ints("input_size", "null").nullable().count(2, 2).range(1, 1 << 16).unit("pixels")
           .doc("[height, width] the model is run at; inputs must have this size. null: what the previous step "
-               "fixes, else what the model's input declares")};
+               "fixes, else what the model's input declares"),
+      Param::Choice("backend", "null", "opencv|torch").nullable()
+          .doc("opencv (ONNX) or torch (TorchScript); null: by the model file's extension")};
 
   explicit Features(const sdk::Params& p)
       : path_(p.s("model")), layer_(p.is_null("layer") ? "" : p.s("layer")) {
@@ -66,7 +70,7 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
       w_ = static_cast<int64_t>(sz[1]);
       size_from_ = "input_size";
     }
-    backend_ = open_backend(path_, layer_);
+    backend_ = open_backend(path_, layer_, p.is_null("backend") ? "" : p.s("backend"));
   }
 
   Spec configure(const Spec& in, fp_stream_info& info) override {

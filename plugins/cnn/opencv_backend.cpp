@@ -4,6 +4,7 @@
 #include "backend.hpp"
 #include "onnx_graph.hpp"
 #include "opencv_errors.hpp"
+#include "worker_threads.hpp"
 
 #include <featpipe/sdk.hpp>
 
@@ -94,6 +95,7 @@ class OpenCvBackend final : public Backend {
   }
 
   OutputView forward(const float* data, const Shape& input) override {
+    if (const int n = worker_threads(); n > 0 && cv::getNumThreads() > n) cv::setNumThreads(n);
     cv::Mat blob(int_dims(input), CV_32F, const_cast<float*>(data));  // no copy; OpenCV only reads it
     out_ = run(blob);
     if (!out_.isContinuous()) out_ = out_.clone();

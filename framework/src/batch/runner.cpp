@@ -8,6 +8,7 @@
 #include "executor.hpp"
 #include "input_list_file.hpp"
 #include "job.hpp"
+#include "library_threads.hpp"
 #include "manifest.hpp"
 #include "npy_float16_sink.hpp"
 #include "npy_folder_sink.hpp"
@@ -20,6 +21,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -359,6 +361,9 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
     o.on_progress(snap);
   };
   {
+    // Before the monitor's thread starts: setenv races with readers.
+    const LibraryThreads library_threads(
+        static_cast<int>(std::min<size_t>(static_cast<size_t>(o.jobs), std::max<size_t>(plan.jobs.size(), 1))));
     ProgressMonitor monitor(o.progress_interval, std::move(tick));
     std::unique_ptr<Executor> executor;
     if (o.isolation == RunOptions::Isolation::thread) executor = thread_executor(o.jobs);
