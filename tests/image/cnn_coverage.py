@@ -20,7 +20,8 @@ Exit status 0: every model held the tolerance on some backend, and no
 expectation failed.
 
 usage: cnn_coverage.py --featpipe BIN --work DIR [--models a,b,...]
-                       [--size N] [--vit-size N] [--expect-onnx a,b,...]
+                       [--size N] [--vit-size N] [--backends onnx,torch]
+                       [--expect-onnx a,b,...] [--reuse]
 The README names the full run (all eight models at 224 x 224); the test suite
 runs a subset at a smaller size.
 """
@@ -82,13 +83,13 @@ def build(name, size, vit_size, seed):
     return TwoOutputs(model.eval(), MODELS[name]).eval()
 
 
-def export(net, name, size, work):
+def export(net, name, size, work, reuse):
     onnx_path, pt_path = f"{work}/{name}-{size}.onnx", f"{work}/{name}-{size}.pt"
     x = torch.randn(1, 3, size, size)
-    if not os.path.exists(onnx_path):
+    if not (reuse and os.path.exists(onnx_path)):
         # Default options, as a user would; output names only name the two outputs.
         torch.onnx.export(net, x, onnx_path, output_names=["feat", "out"])
-    if not os.path.exists(pt_path):
+    if not (reuse and os.path.exists(pt_path)):
         with torch.no_grad():
             torch.jit.save(torch.jit.trace(net, x, strict=False), pt_path)
     return onnx_path, pt_path
@@ -126,7 +127,7 @@ def references(net, pixels):
     return refs
 
 
-def run_featpipe(featpipe, model_path, layer, photo_dir, work, tag):
+def run_featpipe(featpipe, model_path, layer, size, photo_dir, work, tag):
     pipe = f"{work}/{tag}.yaml"
     with open(pipe, "w") as f:
         f.write(f"""featpipe: 1
@@ -136,7 +137,7 @@ stages:
   - use: image.normalize
     with: {{mean: {list(MEAN)}, std: {list(STD)}}}
   - use: cnn.features
-    with: {{model: {model_path}, layer: {layer}}}
+    with: {{model: {model_path}, layer: {layer}, input_size: [{size}, {size}]}}
 """)
     out = f"{work}/{tag}-out"
     t = time.time()
@@ -159,6 +160,7 @@ def main():
     ap.add_argument("--backends", default="onnx,torch")
     ap.add_argument("--expect-onnx", default="", help="models that must load and match through OpenCV")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reuse", action="store_true", help="keep model files exported by an earlier run")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     torch.set_num_threads(1)
@@ -168,7 +170,7 @@ def main():
     for name in args.models.split(","):
         size = args.vit_size if name.startswith("vit") else args.size
         net = build(name, size, args.vit_size, args.seed)
-        onnx_path, pt_path = export(net, name, size, args.work)
+        onnx_path, pt_path = export(net, name, size, args.work, args.reuse)
         photo_dir, pixels = photos(size, args.work)
         refs = references(net, pixels)
         held = []
@@ -176,7 +178,7 @@ def main():
             path = onnx_path if backend == "onnx" else pt_path
             ok = True
             for layer in ("feat", "out"):
-                got, err, secs = run_featpipe(args.featpipe, path, layer, photo_dir, args.work,
+                got, err, secs = run_featpipe(args.featpipe, path, layer, size, photo_dir, args.work,
                                               f"{name}-{size}-{backend}-{layer}")
                 if got is None:
                     print(f"{name:20} {backend:8} {layer:6} {'does not load':>18}  {err}")
