@@ -1,0 +1,100 @@
+"""Small torch models exported with torch.onnx.export's defaults (opset 14
+on Debian's torch 1.13), each needing one of onnx_normalize's rewrites
+before OpenCV DNN 4.6 imports or runs it, written to OUT_DIR as NAME.onnx
+with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
+
+  relu6              Clip with min/max as inputs (ReLU6 at opset >= 11)
+  class_token        a ViT-like encoder: Expand of the class token,
+                     attention (its in-projection sliced at sizes read
+                     with Shape), LayerNorm and biases on [1, T, D]
+  layer_norm_1x1     convnext's classifier: LayerNorm on the last axis of
+                     [1, 1, 1, C] (a Div by a [1, 1, 1, 1] tensor)
+  mobilenet_v2       torchvision's, untrained (equal BatchNorm parameters
+                     exported once, then Identity nodes) at 64x64
+  mobilenet_v2_perturbed  the same with every parameter distinct
+
+usage: make_normalize_models.py OUT_DIR
+"""
+import sys
+import warnings
+
+import numpy as np
+import torch
+import torchvision
+
+warnings.filterwarnings("ignore")
+
+
+class Relu6(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.act = torch.nn.ReLU6()
+
+    def forward(self, x):
+        return self.act(self.conv(x) * 4)
+
+
+class ClassToken(torch.nn.Module):
+    def __init__(self, dim=8, patch=4, tokens=16):
+        super().__init__()
+        self.patch = torch.nn.Conv2d(3, dim, patch, patch)
+        self.class_token = torch.nn.Parameter(torch.randn(1, 1, dim))
+        self.pos = torch.nn.Parameter(torch.randn(1, tokens + 1, dim))
+        self.attn = torch.nn.MultiheadAttention(dim, 2, batch_first=True)
+        self.norm = torch.nn.LayerNorm(dim)
+        self.head = torch.nn.Linear(dim, 5)
+
+    def forward(self, x):
+        n = x.shape[0]
+        t = self.patch(x).reshape(n, self.patch.out_channels, -1).permute(0, 2, 1)
+        t = torch.cat([self.class_token.expand(n, -1, -1), t], dim=1) + self.pos
+        t = t + self.attn(t, t, t, need_weights=False)[0]
+        return self.head(self.norm(t)[:, 0])
+
+
+class LayerNorm1x1(torch.nn.Module):
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, c, 3)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.norm = torch.nn.LayerNorm(c, eps=1e-6)
+        self.head = torch.nn.Linear(c, 3)
+
+    def forward(self, x):
+        y = self.pool(self.conv(x)).permute(0, 2, 3, 1)
+        return self.head(torch.flatten(self.norm(y).permute(0, 3, 1, 2), 1))
+
+
+def perturbed(model):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1e-3 * torch.randn_like(p))
+        for name, b in model.named_buffers():
+            if b.dtype.is_floating_point:
+                b.add_(1e-3 * torch.rand_like(b))
+    return model
+
+
+def save(out_dir, name, model, size):
+    torch.manual_seed(1)
+    model = model.eval()
+    x = torch.randn(1, 3, size, size)
+    torch.onnx.export(model, x, f"{out_dir}/{name}.onnx")
+    with torch.no_grad():
+        ref = model.double()(x.double()).numpy()
+    np.save(f"{out_dir}/{name}_x.npy", x.numpy())
+    np.save(f"{out_dir}/{name}_ref.npy", ref)
+
+
+def main(out_dir):
+    torch.manual_seed(0)
+    save(out_dir, "relu6", Relu6(), 8)
+    save(out_dir, "class_token", ClassToken(), 16)
+    save(out_dir, "layer_norm_1x1", perturbed(LayerNorm1x1()), 8)
+    save(out_dir, "mobilenet_v2", torchvision.models.mobilenet_v2(weights=None), 64)
+    save(out_dir, "mobilenet_v2_perturbed", perturbed(torchvision.models.mobilenet_v2(weights=None)), 64)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
