@@ -3,6 +3,7 @@
 #include "onnx_eval.hpp"
 #include "onnx_fold.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -34,6 +35,22 @@ std::optional<double> scalar(const onnx::GraphProto& g, const std::string& name)
   auto v = from_tensor(*t);
   if (!v || v->size() != 1) return std::nullopt;
   return v->is_float() ? v->f[0] : static_cast<double>(v->i[0]);
+}
+
+// The first graph input declared as `input` when all of it is known: the
+// model now holds for that shape (and OpenCV's importer sizes its layers
+// from the declared input).
+void declare_input(onnx::GraphProto& g, const std::vector<int64_t>& input) {
+  if (input.empty() || std::any_of(input.begin(), input.end(), [](int64_t d) { return d < 0; })) return;
+  std::set<std::string> initializers;
+  for (const auto& t : g.initializer()) initializers.insert(t.name());
+  for (auto& in : *g.mutable_input()) {
+    if (initializers.count(in.name())) continue;
+    auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->clear_dim();
+    for (int64_t d : input) shape->add_dim()->set_dim_value(d);
+    return;
+  }
 }
 
 }  // namespace
@@ -191,7 +208,7 @@ int expand_trailing_constants(onnx::GraphProto& g, const std::map<std::string, s
     }
     if (!broadcasts || elements > (int64_t{1} << 24)) continue;
     std::string key = n.input(at) + "/expanded";
-    for (int64_t d : target) key += "_" + std::to_string(d);
+    for (int64_t d : target) key.append("_").append(std::to_string(d));
     if (!expanded.count(key)) {
       onnx::NodeProto expand;
       expand.set_op_type("Expand");
@@ -226,6 +243,7 @@ NormalizeReport normalize_onnx(onnx::ModelProto& model, const std::vector<int64_
   r.expanded = expand_trailing_constants(g, shapes);
   r.used_input_shape = r.used_input_shape || r.expanded > 0;
   if (dialect == Dialect::opencv) r.clips = clip_bounds_to_attributes(g);
+  declare_input(g, input);
   return r;
 }
 

@@ -60,7 +60,9 @@ class OpenCvBackend final : public Backend {
       throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
     }
     graph_ = describe_graph(model_);
-    load(input_shape());
+    Shape declared = input_shape();
+    if (!declared.empty() && declared[0] < 0) declared[0] = 1;  // the stage runs a batch of 1
+    load(declared);
   }
 
   Shape input_shape() const override { return graph_.input_dims.empty() ? Shape{} : graph_.input_dims[0]; }
@@ -126,16 +128,15 @@ class OpenCvBackend final : public Backend {
 
  private:
   // OpenCV reads the model as normalize_onnx leaves it for `input` (the
-  // declared input at first, where sizes may be open).
+  // declared input at first, where sizes may be open). Folded shapes, and
+  // the shapes OpenCV's importer fixes from the declared input (ReduceMean,
+  // for one), hold for that input only: at another size the model as
+  // exported is normalized and read again.
   void load(const Shape& input) {
     onnx::ModelProto model = model_;
     try {
-      const NormalizeReport r = normalize_onnx(model, input);
+      normalize_onnx(model, input);
       net_ = read_quietly(serialize_onnx_model(model));
-      // The folded shapes hold for this input only (or sizes were open):
-      // keep the model as exported to fold again at the size it runs at.
-      shape_bound_ = r.used_input_shape || std::any_of(input.begin(), input.end(), [](int64_t d) { return d < 0; });
-      if (!shape_bound_) model_ = onnx::ModelProto();
     } catch (const cv::Exception& e) {
       throw Error(load_error_message(path_, e.err, graph_), "model");
     } catch (const std::exception& e) {
@@ -152,7 +153,7 @@ class OpenCvBackend final : public Backend {
   }
 
   void reload_for(const Shape& input) {
-    if (shape_bound_ && input != normalized_for_) load(input);
+    if (input != normalized_for_) load(input);
   }
 
   cv::Mat run(const cv::Mat& blob) {
@@ -210,9 +211,8 @@ class OpenCvBackend final : public Backend {
   }
 
   std::string path_, layer_, cv_layer_;
-  onnx::ModelProto model_;  // as exported; kept only while shape_bound_
-  bool shape_bound_ = false;
-  Shape normalized_for_;
+  onnx::ModelProto model_;  // as exported
+  Shape normalized_for_;    // the input net_ was read for
   OnnxGraph graph_;
   cv::dnn::Net net_;
   std::map<std::string, std::string> by_output_;  // ONNX output/node name -> OpenCV layer

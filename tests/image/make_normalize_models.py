@@ -9,6 +9,9 @@ with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
                      with Shape), LayerNorm and biases on [1, T, D]
   layer_norm_1x1     convnext's classifier: LayerNorm on the last axis of
                      [1, 1, 1, C] (a Div by a [1, 1, 1, 1] tensor)
+  layer_norm_hwc     convnext's block: LayerNorm and Linear on [1, H, W, C],
+                     exported at 8x8, its input and reference at 12x12
+                     (normalized for the size it runs at)
   mobilenet_v2       torchvision's, untrained (equal BatchNorm parameters
                      exported once, then Identity nodes) at 64x64
   mobilenet_v2_perturbed  the same with every parameter distinct
@@ -66,6 +69,19 @@ class LayerNorm1x1(torch.nn.Module):
         return self.head(torch.flatten(self.norm(y).permute(0, 3, 1, 2), 1))
 
 
+class LayerNormHwc(torch.nn.Module):
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, c, 3, padding=1)
+        self.norm = torch.nn.LayerNorm(c, eps=1e-6)
+        self.linear = torch.nn.Linear(c, c)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        y = self.linear(self.norm(self.conv(x).permute(0, 2, 3, 1)))
+        return torch.flatten(self.pool(y.permute(0, 3, 1, 2)), 1)
+
+
 def perturbed(model):
     with torch.no_grad():
         for p in model.parameters():
@@ -76,11 +92,12 @@ def perturbed(model):
     return model
 
 
-def save(out_dir, name, model, size):
+def save(out_dir, name, model, size, export_size=None):
     torch.manual_seed(1)
     model = model.eval()
     x = torch.randn(1, 3, size, size)
-    torch.onnx.export(model, x, f"{out_dir}/{name}.onnx")
+    export_size = export_size or size
+    torch.onnx.export(model, torch.randn(1, 3, export_size, export_size), f"{out_dir}/{name}.onnx")
     with torch.no_grad():
         ref = model.double()(x.double()).numpy()
     np.save(f"{out_dir}/{name}_x.npy", x.numpy())
@@ -92,6 +109,7 @@ def main(out_dir):
     save(out_dir, "relu6", Relu6(), 8)
     save(out_dir, "class_token", ClassToken(), 16)
     save(out_dir, "layer_norm_1x1", perturbed(LayerNorm1x1()), 8)
+    save(out_dir, "layer_norm_hwc", perturbed(LayerNormHwc()), 12, export_size=8)
     save(out_dir, "mobilenet_v2", torchvision.models.mobilenet_v2(weights=None), 64)
     save(out_dir, "mobilenet_v2_perturbed", perturbed(torchvision.models.mobilenet_v2(weights=None)), 64)
 

@@ -145,6 +145,22 @@ TEST(OnnxNormalize, LayerNormOnTheLastAxisAt1x1) {
   EXPECT_EQ(count_ops(m, "MatMul"), 1);  // the standard deviation spread over C
 }
 
+TEST(OnnxNormalize, TheBackendNormalizesAgainAtTheSizeItRunsAt) {
+  // Exported at 8x8; its Linear's bias is expanded to [1, H, W, C] for
+  // OpenCV, which holds at one size only.
+  NEED_MODELS();
+  const npy::Array x = npy::read((dir / "layer_norm_hwc_x.npy").string());
+  const npy::Array ref = npy::read((dir / "layer_norm_hwc_ref.npy").string());
+  ASSERT_EQ(x.shape, (std::vector<int64_t>{1, 3, 12, 12}));
+  onnx::ModelProto m = model(dir, "layer_norm_hwc");
+  EXPECT_TRUE(normalize_onnx(m, x.shape).used_input_shape);
+  auto backend = cnn::open_backend((dir / "layer_norm_hwc.onnx").string(), "");
+  EXPECT_EQ(backend->output_shape({1, 3, 8, 8}), ref.shape);
+  EXPECT_EQ(backend->output_shape(x.shape), ref.shape);
+  const cnn::OutputView v = backend->forward(x.data.data(), x.shape);
+  EXPECT_LE(relative_error(std::vector<float>(v.data, v.data + ref.data.size()), ref.data), 1e-3);
+}
+
 TEST(OnnxNormalize, UntrainedMobileNetV2sIdentitiesAreFolded) {
   NEED_MODELS();
   EXPECT_GT(count_ops(model(dir, "mobilenet_v2"), "Identity"), 0);
