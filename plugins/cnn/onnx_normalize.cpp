@@ -56,29 +56,23 @@ void declare_input(onnx::GraphProto& g, const std::vector<int64_t>& input) {
 }  // namespace
 
 // OpenCV 4.6 imports Identity as a layer with the inputs its importer
-// resolved; on an initializer (the exporter's deduplicated weights) that is
-// none, and getMemoryShapes fails. Consumers read the source instead.
+// resolved; on an initializer or a Constant (the exporter's deduplicated
+// weights) that is none, and getMemoryShapes fails. Consumers read the
+// source instead. An Identity of a computed tensor is kept: OpenCV runs it,
+// and its output stays a layer `layer:` can name.
 int fold_identities(onnx::GraphProto& g) {
-  std::set<std::string> produced;
+  std::set<std::string> constant;
+  for (const auto& t : g.initializer()) constant.insert(t.name());
   for (const auto& n : g.node())
-    for (const auto& o : n.output()) produced.insert(o);
+    if (n.op_type() == "Constant")
+      for (const auto& o : n.output()) constant.insert(o);
   int folded = 0;
   std::vector<bool> drop(static_cast<size_t>(g.node_size()), false);
   for (int k = 0; k < g.node_size(); ++k) {
     const auto& n = g.node(k);
     if (n.op_type() != "Identity" || n.input_size() != 1 || n.output_size() != 1) continue;
-    const std::string from = n.input(0), to = n.output(0);
-    if (!is_graph_output(g, to)) {
-      rename_inputs(g, to, from);
-    } else if (produced.count(from) && !is_graph_output(g, from)) {
-      // The graph output keeps its name: the source's producer takes it.
-      rename_inputs(g, from, to);
-      for (auto& p : *g.mutable_node())
-        for (auto& o : *p.mutable_output())
-          if (o == from) o = to;
-    } else {
-      continue;
-    }
+    if (!constant.count(n.input(0)) || is_graph_output(g, n.output(0))) continue;
+    rename_inputs(g, n.output(0), n.input(0));
     drop[static_cast<size_t>(k)] = true;
     ++folded;
   }

@@ -174,20 +174,28 @@ TEST(OnnxNormalize, MobileNetV2WithDistinctParameters) {
   check_model(dir, "mobilenet_v2_perturbed");
 }
 
-TEST(OnnxNormalize, AnIdentityOnTheGraphOutputKeepsTheOutputsName) {
+TEST(OnnxNormalize, OnlyIdentitiesOfConstantsAreFolded) {
+  // Identity(w) -> Conv reads w; Identity(relu) stays (OpenCV runs it and
+  // `layer:` may name its output).
   onnx::GraphProto g;
-  auto* conv = g.add_node();
-  conv->set_op_type("Relu");
-  conv->add_input("image");
-  conv->add_output("r");
-  auto* id = g.add_node();
-  id->set_op_type("Identity");
-  id->add_input("r");
-  id->add_output("features");
+  g.add_initializer()->set_name("w");
+  auto add = [&g](const char* op, std::vector<std::string> in, const char* out) {
+    auto* n = g.add_node();
+    n->set_op_type(op);
+    for (auto& i : in) n->add_input(i);
+    n->add_output(out);
+  };
+  add("Identity", {"w"}, "w_copy");
+  add("Conv", {"image", "w_copy"}, "c");
+  add("Relu", {"c"}, "r");
+  add("Identity", {"r"}, "features");
   g.add_output()->set_name("features");
   EXPECT_EQ(cnn::fold_identities(g), 1);
-  ASSERT_EQ(g.node_size(), 1);
-  EXPECT_EQ(g.node(0).output(0), "features");
+  ASSERT_EQ(g.node_size(), 3);
+  EXPECT_EQ(g.node(0).op_type(), "Conv");
+  EXPECT_EQ(g.node(0).input(1), "w");
+  EXPECT_EQ(g.node(2).op_type(), "Identity");
+  EXPECT_EQ(g.node(2).output(0), "features");
 }
 
 }  // namespace
