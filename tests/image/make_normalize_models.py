@@ -16,7 +16,7 @@ with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
                      exported once, then Identity nodes) at 64x64
   mobilenet_v2_perturbed  the same with every parameter distinct
 
-usage: make_normalize_models.py OUT_DIR
+usage: make_normalize_models.py OUT_DIR [NAME...]   (all when none named)
 """
 import sys
 import warnings
@@ -104,15 +104,22 @@ def save(out_dir, name, model, size, export_size=None):
     np.save(f"{out_dir}/{name}_ref.npy", ref)
 
 
-def main(out_dir):
-    torch.manual_seed(0)
-    save(out_dir, "relu6", Relu6(), 8)
-    save(out_dir, "class_token", ClassToken(), 16)
-    save(out_dir, "layer_norm_1x1", perturbed(LayerNorm1x1()), 8)
-    save(out_dir, "layer_norm_hwc", perturbed(LayerNormHwc()), 12, export_size=8)
-    save(out_dir, "mobilenet_v2", torchvision.models.mobilenet_v2(weights=None), 64)
-    save(out_dir, "mobilenet_v2_perturbed", perturbed(torchvision.models.mobilenet_v2(weights=None)), 64)
+MODELS = {
+    "relu6": (Relu6, 8, None),
+    "class_token": (ClassToken, 16, None),
+    "layer_norm_1x1": (lambda: perturbed(LayerNorm1x1()), 8, None),
+    "layer_norm_hwc": (lambda: perturbed(LayerNormHwc()), 12, 8),
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), 64, None),
+    "mobilenet_v2_perturbed": (lambda: perturbed(torchvision.models.mobilenet_v2(weights=None)), 64, None),
+}
+
+
+def main(out_dir, names):
+    for name in names or MODELS:
+        make, size, export_size = MODELS[name]
+        torch.manual_seed(0)
+        save(out_dir, name, make(), size, export_size)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])

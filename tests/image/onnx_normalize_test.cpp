@@ -15,7 +15,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <functional>
 #include <optional>
+#include <sstream>
 
 namespace featpipe::test {
 namespace {
@@ -23,19 +29,34 @@ namespace {
 using cnn::Dialect;
 using cnn::normalize_onnx;
 
-// The models of make_normalize_models.py, made once for all tests here.
+// The folder holding make_normalize_models.py's models, or nullptr without
+// torch. ctest runs each test in its own process and importing torch takes
+// seconds, so the models are made once per build tree (and version of the
+// script), under a lock, in tests/onnx_normalize_models-<hash>.
 const fs::path* models_dir() {
-  static TempDir dir;
-  static const bool made = [] {
-    if (!python_has("numpy torch torchvision onnx")) return false;
-    auto r = run_shell(quote(python()) + " " +
-                       quote((source_dir() / "tests/image/make_normalize_models.py").string()) + " " +
-                       quote(dir.path().string()));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0;
+  static const std::optional<fs::path> dir = []() -> std::optional<fs::path> {
+    const fs::path script = source_dir() / "tests/image/make_normalize_models.py";
+    std::ostringstream key;
+    key << std::hex << std::hash<std::string>{}(read_text(script));
+    const fs::path parent = binary_dir() / "tests";
+    const fs::path out = parent / ("onnx_normalize_models-" + key.str());
+    if (fs::exists(out / "done")) return out;
+    if (!python_has("numpy torch torchvision onnx")) return std::nullopt;
+    fs::create_directories(parent);
+    const int lock = ::open((out.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
+    if (lock >= 0) ::flock(lock, LOCK_EX);
+    if (!fs::exists(out / "done")) {
+      fs::remove_all(out);
+      fs::create_directories(out);
+      auto r = run_shell(quote(python()) + " " + quote(script.string()) + " " + quote(out.string()));
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      if (r.exit_code == 0) write_text(out / "done", "");
+    }
+    if (lock >= 0) ::close(lock);
+    if (!fs::exists(out / "done")) return std::nullopt;
+    return out;
   }();
-  static const fs::path path = dir.path();
-  return made ? &path : nullptr;
+  return dir ? &*dir : nullptr;
 }
 
 #define NEED_MODELS()                                                                      \
