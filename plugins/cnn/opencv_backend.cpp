@@ -3,6 +3,8 @@
 // name, or OpenCV's own layer name ("onnx_node!...").
 #include "backend.hpp"
 #include "onnx_graph.hpp"
+#include "onnx_model.hpp"
+#include "onnx_normalize.hpp"
 #include "opencv_errors.hpp"
 #include "worker_threads.hpp"
 
@@ -36,12 +38,12 @@ std::vector<int> int_dims(const Shape& s) { return std::vector<int>(s.begin(), s
 // handleNode ...") before throwing it; the exception is translated into the
 // stage's message, so the log line would only repeat it in raw form. The
 // level is process-wide: imports are serialized while it is lowered.
-cv::dnn::Net read_quietly(const std::string& path) {
+cv::dnn::Net read_quietly(const std::string& bytes) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   const auto level = cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   try {
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
     cv::utils::logging::setLogLevel(level);
     return net;
   } catch (...) {
@@ -52,19 +54,16 @@ cv::dnn::Net read_quietly(const std::string& path) {
 
 class OpenCvBackend final : public Backend {
  public:
-  OpenCvBackend(const std::string& path, const std::string& layer) : path_(path) {
+  OpenCvBackend(const std::string& path, const std::string& layer) : path_(path), layer_(layer) {
     try {
-      graph_ = read_onnx_graph(path_);
-      net_ = read_quietly(path_);
-    } catch (const cv::Exception& e) {
-      throw Error(load_error_message(path_, e.err, graph_), "model");
+      model_ = load_onnx_model(path_);
     } catch (const std::exception& e) {
       throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
     }
-    net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-    net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-    map_names();
-    cv_layer_ = resolve_layer(layer);
+    graph_ = describe_graph(model_);
+    Shape declared = input_shape();
+    if (!declared.empty() && declared[0] < 0) declared[0] = 1;  // the stage runs a batch of 1
+    load(declared);
   }
 
   Shape input_shape() const override { return graph_.input_dims.empty() ? Shape{} : graph_.input_dims[0]; }
@@ -80,6 +79,7 @@ class OpenCvBackend final : public Backend {
     // processes `featpipe run` forks after loading (a lock held by a pool
     // thread at fork time is held forever in the child). Inputs are then
     // run with OpenCV's threads, started in the worker.
+    reload_for(input);
     const int threads = cv::getNumThreads();
     cv::setNumThreads(0);
     cv::Mat zeros(int_dims(input), CV_32F, cv::Scalar(0));
@@ -96,6 +96,7 @@ class OpenCvBackend final : public Backend {
 
   OutputView forward(const float* data, const Shape& input) override {
     if (const int n = worker_threads(); n > 0 && cv::getNumThreads() > n) cv::setNumThreads(n);
+    reload_for(input);
     cv::Mat blob(int_dims(input), CV_32F, const_cast<float*>(data));  // no copy; OpenCV only reads it
     out_ = run(blob);
     if (!out_.isContinuous()) out_ = out_.clone();
@@ -128,6 +129,35 @@ class OpenCvBackend final : public Backend {
   }
 
  private:
+  // OpenCV reads the model as normalize_onnx leaves it for `input` (the
+  // declared input at first, where sizes may be open). Folded shapes, and
+  // the shapes OpenCV's importer fixes from the declared input (ReduceMean,
+  // for one), hold for that input only: at another size the model as
+  // exported is normalized and read again.
+  void load(const Shape& input) {
+    onnx::ModelProto model = model_;
+    try {
+      normalize_onnx(model, input);
+      net_ = read_quietly(serialize_onnx_model(model));
+    } catch (const cv::Exception& e) {
+      throw Error(load_error_message(path_, e.err, graph_), "model");
+    } catch (const std::exception& e) {
+      throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
+    }
+    normalized_for_ = input;
+    net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    by_output_.clear();
+    onnx_name_.clear();
+    map_names();
+    cv_layer_ = resolve_layer(layer_);
+    planned_.clear();
+  }
+
+  void reload_for(const Shape& input) {
+    if (input != normalized_for_) load(input);
+  }
+
   cv::Mat run(const cv::Mat& blob) {
     try {
       net_.setInput(blob);
@@ -182,7 +212,9 @@ class OpenCvBackend final : public Backend {
                 "layer");
   }
 
-  std::string path_, cv_layer_;
+  std::string path_, layer_, cv_layer_;
+  onnx::ModelProto model_;  // as exported
+  Shape normalized_for_;    // the input net_ was read for
   OnnxGraph graph_;
   cv::dnn::Net net_;
   std::map<std::string, std::string> by_output_;  // ONNX output/node name -> OpenCV layer

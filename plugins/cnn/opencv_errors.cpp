@@ -19,9 +19,27 @@ const char* kExportHints =
     "folding (do_constant_folding=True), or simplify it (python3 -m onnxsim model.onnx simplified.onnx), which "
     "folds the Identity/Constant/Shape chains OpenCV DNN cannot import";
 
-std::string which_node(const OpenCvFailure& f) {
-  if (f.node.empty()) return f.op.empty() ? "" : "an " + f.op + " node";
-  return "node '" + f.node + "'" + (f.op.empty() ? "" : " (op " + f.op + ")");
+// When OpenCV cannot take a node even after normalize_onnx, libtorch can.
+const char* kTorchHint =
+    "the torch backend runs it: export the model with torch.jit.trace (or torch.jit.script) and give the .pt file "
+    "as model";
+
+std::string opset_text(const OnnxGraph& g) { return g.opset ? "opset " + std::to_string(g.opset) : ""; }
+
+std::string which_node(const OpenCvFailure& f, const OnnxGraph& g) {
+  const std::string opset = opset_text(g);
+  std::string t;
+  if (f.node.empty()) {
+    if (f.op.empty()) return t;
+    t.append("an ").append(f.op).append(" node");
+    if (!opset.empty()) t.append(" (").append(opset).append(")");
+    return t;
+  }
+  t.append("node '").append(f.node).append("'");
+  if (f.op.empty()) return t;
+  t.append(" (op ").append(f.op);
+  if (!opset.empty()) t.append(", ").append(opset);
+  return t.append(")");
 }
 
 }  // namespace
@@ -42,7 +60,11 @@ OpenCvFailure parse_opencv_error(const std::string& text, const OnnxGraph& graph
   }
   // The innermost reason: "error: (-215:Assertion failed) inputs.size() in function 'getMemoryShapes'"
   std::string last;
-  if (const size_t at = text.rfind("error: ("); at != std::string::npos) {
+  // CV_Check* text: "error: (-2:Unspecified error) in function '...'\n>
+  // (expected: 'node_proto.input_size() == 1'), where\n>  'node_proto.input_size()' is 2 ..."
+  if (std::regex_search(text, m, std::regex(R"re(\(expected: '([^']*)'\), where[\s>]*'([^']*)' is ([^\n]*))re"))) {
+    last = "OpenCV's check " + m[1].str() + " failed (" + m[2].str() + " is " + trim(m[3]) + ")";
+  } else if (const size_t at = text.rfind("error: ("); at != std::string::npos) {
     const size_t colon = text.find(':', at + 8), close = text.find(')', at + 8);
     if (colon != std::string::npos && close != std::string::npos && colon < close) {
       const std::string kind = text.substr(colon + 1, close - colon - 1);
@@ -63,12 +85,18 @@ OpenCvFailure parse_opencv_error(const std::string& text, const OnnxGraph& graph
 std::string load_error_message(const std::string& model, const std::string& text, const OnnxGraph& graph) {
   const OpenCvFailure f = parse_opencv_error(text, graph);
   std::string msg = "cannot load ONNX model " + model + ": ";
-  if (f.unsupported)
-    return msg + "OpenCV DNN has no layer for op " + f.op + (f.node.empty() ? "" : " (node '" + f.node + "')") +
-           "; export the model without it (compute it after cnn.features, or export the part before it), or " +
-           kExportHints;
+  const std::string opset = opset_text(graph);
+  if (f.unsupported) {
+    msg.append("OpenCV DNN has no layer for op ").append(f.op);
+    if (!f.node.empty()) msg.append(" (node '").append(f.node).append("')");
+    if (!opset.empty()) msg.append(" of ").append(opset);
+    return msg.append("; ").append(kTorchHint).append(
+        "; or export the model without it (compute it after cnn.features, or export the part before it), or ").append(
+        kExportHints);
+  }
   if (!f.node.empty())
-    return msg + "OpenCV DNN cannot import " + which_node(f) + ": " + f.reason + "; " + kExportHints;
+    return msg + "OpenCV DNN cannot import " + which_node(f, graph) + ": " + f.reason + "; " + kExportHints + "; " +
+           kTorchHint;
   return msg + f.reason;
 }
 
@@ -76,9 +104,9 @@ std::string run_error_message(const std::string& model, const std::string& input
                               const OnnxGraph& graph) {
   const OpenCvFailure f = parse_opencv_error(text, graph);
   std::string msg = "OpenCV DNN cannot run " + model + " on an input " + input;
-  if (!f.node.empty()) msg += " at " + which_node(f);
+  if (!f.node.empty()) msg += " at " + which_node(f, graph);
   msg += ": " + f.reason + " (does the model take this many channels at this size? if it runs elsewhere, e.g. in "
-         "onnxruntime, " + kExportHints + ")";
+         "onnxruntime, " + kExportHints + "; or " + kTorchHint + ")";
   return msg;
 }
 

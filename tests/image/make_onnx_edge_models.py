@@ -4,7 +4,11 @@
                        (input_size can come from the model)
   identity_init.onnx   an Identity node on a weight (an initializer): OpenCV
                        4.6 fails to import it ("inputs.size()"), as it does
-                       on models exported without constant folding
+                       on models exported without constant folding;
+                       cnn.features folds it first
+  clip_dynamic.onnx    a Clip whose lower bound is computed (ReduceMin):
+                       OpenCV 4.6 takes constant bounds only, and no
+                       normalization makes this one constant
   unsupported_op.onnx  a NonZero node: OpenCV 4.6 has no layer for it
 
 usage: make_onnx_edge_models.py OUT_DIR
@@ -33,6 +37,11 @@ def main(out_dir):
     save(out_dir, "identity_init",
          [helper.make_node("Identity", ["w"], ["w_copy"], name="copy_weights"),
           helper.make_node("Conv", ["image", "w_copy"], ["c"], name="conv", kernel_shape=[1, 1])], [conv_out])
+    save(out_dir, "clip_dynamic",
+         [helper.make_node("Conv", ["image", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
+          helper.make_node("ReduceMin", ["c"], ["lo"], name="lowest", keepdims=0),
+          helper.make_node("Clip", ["c", "lo"], ["clipped"], name="clip_dynamic")],
+         [helper.make_tensor_value_info("clipped", TensorProto.FLOAT, [1, 2, 8, 8])])
     save(out_dir, "unsupported_op",
          [helper.make_node("Conv", ["image", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
           helper.make_node("NonZero", ["c"], ["nz"], name="find_nonzero")],

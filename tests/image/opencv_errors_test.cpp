@@ -33,6 +33,29 @@ TEST(OpenCvErrors, ImportFailureNamesNodeOpAndReason) {
       << m;
 }
 
+TEST(OpenCvErrors, ACheckFailureGivesTheCheckAndTheValue) {
+  // CV_CheckEQ's text (parseClip on a Clip with a computed bound).
+  const char* text =
+      "> Node [Clip@ai.onnx]:(onnx_node!clip_dynamic) parse error: OpenCV(4.6.0) ./modules/dnn/src/onnx/"
+      "onnx_importer.cpp:1934: error: (-2:Unspecified error) in function 'void cv::dnn::dnn4_v20220524::"
+      "ONNXImporter::parseClip(cv::dnn::dnn4_v20220524::LayerParams&, const opencv_onnx::NodeProto&)'\n"
+      "> >  (expected: 'node_proto.input_size() == 1'), where\n> >     'node_proto.input_size()' is 2\n"
+      "> > must be equal to\n> >     '1' is 1\n> \n";
+  OnnxGraph g;
+  g.opset = 14;
+  const std::string m = load_error_message("m.onnx", text, g);
+  EXPECT_EQ(m.rfind("cannot load ONNX model m.onnx: OpenCV DNN cannot import node 'clip_dynamic' (op Clip, opset 14): "
+                    "OpenCV's check node_proto.input_size() == 1 failed (node_proto.input_size() is 2); re-export",
+                    0),
+            0u)
+      << m;
+  EXPECT_NE(m.find("the torch backend runs it: export the model with torch.jit.trace (or torch.jit.script) and give "
+                   "the .pt file as model"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find("OpenCV(4"), std::string::npos) << m;
+}
+
 TEST(OpenCvErrors, UnsupportedOp) {
   const OpenCvFailure f = parse_opencv_error(kNonZero, {});
   EXPECT_TRUE(f.unsupported);

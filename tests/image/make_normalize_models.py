@@ -1,0 +1,125 @@
+"""Small torch models exported with torch.onnx.export's defaults (opset 14
+on Debian's torch 1.13), each needing one of onnx_normalize's rewrites
+before OpenCV DNN 4.6 imports or runs it, written to OUT_DIR as NAME.onnx
+with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
+
+  relu6              Clip with min/max as inputs (ReLU6 at opset >= 11)
+  class_token        a ViT-like encoder: Expand of the class token,
+                     attention (its in-projection sliced at sizes read
+                     with Shape), LayerNorm and biases on [1, T, D]
+  layer_norm_1x1     convnext's classifier: LayerNorm on the last axis of
+                     [1, 1, 1, C] (a Div by a [1, 1, 1, 1] tensor)
+  layer_norm_hwc     convnext's block: LayerNorm and Linear on [1, H, W, C],
+                     exported at 8x8, its input and reference at 12x12
+                     (normalized for the size it runs at)
+  mobilenet_v2       torchvision's, untrained (equal BatchNorm parameters
+                     exported once, then Identity nodes) at 64x64
+  mobilenet_v2_perturbed  the same with every parameter distinct
+
+usage: make_normalize_models.py OUT_DIR [NAME...]   (all when none named)
+"""
+import sys
+import warnings
+
+import numpy as np
+import torch
+import torchvision
+
+warnings.filterwarnings("ignore")
+
+
+class Relu6(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.act = torch.nn.ReLU6()
+
+    def forward(self, x):
+        return self.act(self.conv(x) * 4)
+
+
+class ClassToken(torch.nn.Module):
+    def __init__(self, dim=8, patch=4, tokens=16):
+        super().__init__()
+        self.patch = torch.nn.Conv2d(3, dim, patch, patch)
+        self.class_token = torch.nn.Parameter(torch.randn(1, 1, dim))
+        self.pos = torch.nn.Parameter(torch.randn(1, tokens + 1, dim))
+        self.attn = torch.nn.MultiheadAttention(dim, 2, batch_first=True)
+        self.norm = torch.nn.LayerNorm(dim)
+        self.head = torch.nn.Linear(dim, 5)
+
+    def forward(self, x):
+        n = x.shape[0]
+        t = self.patch(x).reshape(n, self.patch.out_channels, -1).permute(0, 2, 1)
+        t = torch.cat([self.class_token.expand(n, -1, -1), t], dim=1) + self.pos
+        t = t + self.attn(t, t, t, need_weights=False)[0]
+        return self.head(self.norm(t)[:, 0])
+
+
+class LayerNorm1x1(torch.nn.Module):
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, c, 3)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.norm = torch.nn.LayerNorm(c, eps=1e-6)
+        self.head = torch.nn.Linear(c, 3)
+
+    def forward(self, x):
+        y = self.pool(self.conv(x)).permute(0, 2, 3, 1)
+        return self.head(torch.flatten(self.norm(y).permute(0, 3, 1, 2), 1))
+
+
+class LayerNormHwc(torch.nn.Module):
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, c, 3, padding=1)
+        self.norm = torch.nn.LayerNorm(c, eps=1e-6)
+        self.linear = torch.nn.Linear(c, c)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        y = self.linear(self.norm(self.conv(x).permute(0, 2, 3, 1)))
+        return torch.flatten(self.pool(y.permute(0, 3, 1, 2)), 1)
+
+
+def perturbed(model):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1e-3 * torch.randn_like(p))
+        for name, b in model.named_buffers():
+            if b.dtype.is_floating_point:
+                b.add_(1e-3 * torch.rand_like(b))
+    return model
+
+
+def save(out_dir, name, model, size, export_size=None):
+    torch.manual_seed(1)
+    model = model.eval()
+    x = torch.randn(1, 3, size, size)
+    export_size = export_size or size
+    torch.onnx.export(model, torch.randn(1, 3, export_size, export_size), f"{out_dir}/{name}.onnx")
+    with torch.no_grad():
+        ref = model.double()(x.double()).numpy()
+    np.save(f"{out_dir}/{name}_x.npy", x.numpy())
+    np.save(f"{out_dir}/{name}_ref.npy", ref)
+
+
+MODELS = {
+    "relu6": (Relu6, 8, None),
+    "class_token": (ClassToken, 16, None),
+    "layer_norm_1x1": (lambda: perturbed(LayerNorm1x1()), 8, None),
+    "layer_norm_hwc": (lambda: perturbed(LayerNormHwc()), 12, 8),
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), 64, None),
+    "mobilenet_v2_perturbed": (lambda: perturbed(torchvision.models.mobilenet_v2(weights=None)), 64, None),
+}
+
+
+def main(out_dir, names):
+    for name in names or MODELS:
+        make, size, export_size = MODELS[name]
+        torch.manual_seed(0)
+        save(out_dir, name, make(), size, export_size)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
