@@ -144,6 +144,11 @@ std::unique_ptr<Manifest> open_manifest(const std::string& provenance, const Run
       throw;
     }
   }
+  // An --overwrite killed while clearing another pipeline's outputs: done
+  // now, once nothing can refuse this run any more (a refused run changes
+  // nothing; the manifest's room is reserved). The replace path above
+  // finishes it in clear_listed_outputs, after its own reservation.
+  finish_clearing(dir);
   return m;
 }
 
@@ -281,9 +286,6 @@ RunProgress run_batch(const Pipeline& pipe, const RunOptions& o) {
   if (prov == ProvenanceState::replace && holds_kaldi_archives(o.outdir))
     throw Error(o.outdir + " holds Kaldi archives (feats*.ark) of another pipeline, which --overwrite does not "
                 "clear yet; use another output folder");
-  // An --overwrite killed while clearing another pipeline's outputs: done
-  // now (after the check: a refused run changes nothing).
-  finish_clearing(o.outdir);
   RunRecorder run_record(o.outdir, start_record(provenance, o, listed));  // staged: a refused run leaves no record
   std::unique_ptr<Manifest> manifest = open_manifest(provenance, o, prov, manifest_room(listed, po));
   run_record.place();
