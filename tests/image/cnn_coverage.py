@@ -83,13 +83,13 @@ def build(name, size, vit_size, seed):
     return TwoOutputs(model.eval(), MODELS[name]).eval()
 
 
-def export(net, name, size, work, reuse):
+def export(net, name, size, work, reuse, backends):
     onnx_path, pt_path = f"{work}/{name}-{size}.onnx", f"{work}/{name}-{size}.pt"
     x = torch.randn(1, 3, size, size)
-    if not (reuse and os.path.exists(onnx_path)):
+    if "onnx" in backends and not (reuse and os.path.exists(onnx_path)):
         # Default options, as a user would; output names only name the two outputs.
         torch.onnx.export(net, x, onnx_path, output_names=["feat", "out"])
-    if not (reuse and os.path.exists(pt_path)):
+    if "torch" in backends and not (reuse and os.path.exists(pt_path)):
         with torch.no_grad():
             torch.jit.save(torch.jit.trace(net, x, strict=False), pt_path)
     return onnx_path, pt_path
@@ -170,7 +170,7 @@ def main():
     for name in args.models.split(","):
         size = args.vit_size if name.startswith("vit") else args.size
         net = build(name, size, args.vit_size, args.seed)
-        onnx_path, pt_path = export(net, name, size, args.work, args.reuse)
+        onnx_path, pt_path = export(net, name, size, args.work, args.reuse, args.backends.split(","))
         photo_dir, pixels = photos(size, args.work)
         refs = references(net, pixels)
         held = []
