@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,16 @@ cv::dnn::Net read_quietly(const std::string& bytes) {
   }
 }
 
+// cv::setNumThreads is process-wide and stops or restarts OpenCV's thread
+// pool: called while another thread's net is inside a parallel_for (Python's
+// map, `run --isolation thread`) it pulls the pool from under that thread (a
+// segfault seen in python_shipped_pipelines). Passes hold this lock shared;
+// changing the thread count holds it alone.
+std::shared_mutex& pool_mutex() {
+  static std::shared_mutex mu;
+  return mu;
+}
+
 class OpenCvBackend final : public Backend {
  public:
   OpenCvBackend(const std::string& path, const std::string& layer) : path_(path), layer_(layer) {
@@ -80,6 +91,7 @@ class OpenCvBackend final : public Backend {
     // thread at fork time is held forever in the child). Inputs are then
     // run with OpenCV's threads, started in the worker.
     reload_for(input);
+    std::unique_lock<std::shared_mutex> alone(pool_mutex());
     const int threads = cv::getNumThreads();
     cv::setNumThreads(0);
     cv::Mat zeros(int_dims(input), CV_32F, cv::Scalar(0));
@@ -95,8 +107,12 @@ class OpenCvBackend final : public Backend {
   }
 
   OutputView forward(const float* data, const Shape& input) override {
-    if (const int n = worker_threads(); n > 0 && cv::getNumThreads() > n) cv::setNumThreads(n);
+    if (const int n = worker_threads(); n > 0 && cv::getNumThreads() > n) {
+      std::unique_lock<std::shared_mutex> alone(pool_mutex());
+      if (cv::getNumThreads() > n) cv::setNumThreads(n);
+    }
     reload_for(input);
+    std::shared_lock<std::shared_mutex> shared(pool_mutex());
     cv::Mat blob(int_dims(input), CV_32F, const_cast<float*>(data));  // no copy; OpenCV only reads it
     out_ = run(blob);
     if (!out_.isContinuous()) out_ = out_.clone();
