@@ -26,27 +26,16 @@ import sys
 import numpy as np
 from scipy.io import wavfile
 
-import featpipe as fp
+from speech_front_end import L2_PER_FRAME, LOG, speech_pipeline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
-HEAD = """featpipe: 1
-name: {name}
-stages:
-  - use: audio.decode
-    with: {{sample_rate: 16000}}
-  - use: audio.stft
-    with: {{n_fft: 512, win_length: 400, hop_length: 160}}
-  - use: audio.mel
-    with: {{n_mels: 80}}
-"""
-LOG = "  - use: math.log\n    with: {offset: 1.0e-6}\n"
 TAILS = {
-    "log-mel": LOG,
-    "log-mel + CMVN": LOG + "  - use: norm.cmvn\n    with: {norm_vars: true}\n",
-    "L2 mel power": "  - use: norm.l2\n    with: {axis: mel}\n",
-    "L2 + log (shipped)": "  - use: norm.l2\n    with: {axis: mel}\n" + LOG,
-    "min-max log-mel": LOG + "  - use: norm.minmax\n    with: {axis: all}\n",
+    "log-mel": [LOG],
+    "log-mel + CMVN": [LOG, "  - use: norm.cmvn\n    with: {norm_vars: true}\n"],
+    "L2 mel power": [L2_PER_FRAME],
+    "L2 + log (shipped)": [L2_PER_FRAME, LOG],
+    "min-max log-mel": [LOG, "  - use: norm.minmax\n    with: {axis: all}\n"],
 }
 GAINS_DB = [-40, -30, -20, -10, -6, 6, 10, 20]
 
@@ -67,7 +56,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    pipes = {k: fp.Pipeline.from_yaml(HEAD.format(name=k.replace(" ", "-")) + t, name=k) for k, t in TAILS.items()}
+    pipes = {k: speech_pipeline(k.replace(" ", "-"), *t) for k, t in TAILS.items()}
     recs = list(recordings())
     table = {k: [] for k in pipes}
     for k, pipe in pipes.items():

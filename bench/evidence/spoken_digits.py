@@ -27,7 +27,7 @@ from scipy.io import wavfile
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-import featpipe as fp
+from speech_front_end import L2_PER_FRAME, LOG, speech_pipeline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
@@ -35,21 +35,8 @@ DATA = os.path.join(ROOT, "bench", "data", "spoken_digits")
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 VOICES = [f"{lang}+{var}" for lang in ("en", "en-us", "en-gb-scotland", "en-029") for var in ("m3", "f2", "m7")]
 TEST_VOICES = {v for v in VOICES if v.endswith("+m7")}
-HEAD = """featpipe: 1
-name: {name}
-stages:
-  - use: audio.decode
-    with: {{sample_rate: 16000}}
-  - use: audio.stft
-    with: {{n_fft: 512, win_length: 400, hop_length: 160}}
-  - use: audio.mel
-    with: {{n_mels: 80}}
-{front}  - use: math.log
-    with: {{offset: 1.0e-6}}
-  - use: math.pool
-    with: {{op: avg, axes: [frame]}}
-{norm}"""
-FRONTS = {"log-mel": "", "L2 + log (shipped)": "  - use: norm.l2\n    with: {axis: mel}\n"}
+POOL = "  - use: math.pool\n    with: {op: avg, axes: [frame]}\n"
+FRONTS = {"log-mel": "", "L2 + log (shipped)": L2_PER_FRAME}
 NORMS = {
     "none": "",
     "L2": "  - use: norm.l2\n    with: {axis: mel}\n",
@@ -100,7 +87,7 @@ def main():
         rng = np.random.default_rng(seed)
         noisy = [(rate, degrade(x, rng)) for rate, x in audio]
         for (fname, front), (nname, norm) in itertools.product(FRONTS.items(), NORMS.items()):
-            pipe = fp.Pipeline.from_yaml(HEAD.format(name="digits", front=front, norm=norm), name="digits")
+            pipe = speech_pipeline("digits", front, LOG, POOL, norm)
             feats = np.stack([pipe(x, sample_rate=rate) for rate, x in noisy]).astype(np.float64)
             for cname, make in classifiers.items():
                 acc = (make().fit(feats[~test], y[~test]).predict(feats[test]) == y[test]).mean()
