@@ -1,6 +1,7 @@
 // `featpipe plot`: a 2-D array as a spectrogram-like image, a 3-D one as
 // tiled channels; a broken file is a clear error; a long array gives a
-// bounded image; one outlier does not flatten the colors.
+// bounded image; one outlier does not flatten the colors; a fixed range
+// gives two arrays one color scale.
 #include "test_support.hpp"
 
 #include <featpipe/npy.hpp>
@@ -120,4 +121,46 @@ TEST(Plot, OutlierDoesNotFlattenTheColors) {
 
   auto r = test::run_cli({"plot", (dir / "clean.npy").string(), "-o", (dir / "x.png").string(), "--range", "p5"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+// A ramp 0..1 and the same ramp + 1: their own ranges (robust) give the same
+// image; one fixed range 0:2 shows the shift, the first ramp's top color
+// being the second's bottom one. Bad ranges are refused.
+TEST(Plot, FixedRangeSharesOneColorScale) {
+  test::TempDir dir;
+  const int frames = 64, bins = 8;
+  std::vector<float> low(frames * bins), high(frames * bins);
+  for (int t = 0; t < frames; ++t)
+    for (int b = 0; b < bins; ++b) low[t * bins + b] = static_cast<float>(t) / (frames - 1), high[t * bins + b] = low[t * bins + b] + 1;
+  test::write_npy(dir / "low.npy", {frames, bins}, low);
+  test::write_npy(dir / "high.npy", {frames, bins}, high);
+  for (const char* name : {"low", "high"})
+    for (const char* range : {"robust", "0:2"}) {
+      auto r = test::run_cli({"plot", (dir / (std::string(name) + ".npy")).string(), "-o",
+                              (dir / (std::string(name) + "_" + (range[0] == 'r' ? "own" : "fixed") + ".png")).string(),
+                              "--range", range});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      if (range[0] != 'r') EXPECT_NE(r.err.find("colors over 0 .. 2, as given"), std::string::npos) << r.err;
+    }
+  auto load = [&](const std::string& n) { return cv::imread((dir / (n + ".png")).string(), cv::IMREAD_COLOR); };
+  const cv::Mat low_own = load("low_own"), high_own = load("high_own"), low_fixed = load("low_fixed"),
+                high_fixed = load("high_fixed");
+  ASSERT_EQ(low_own.size(), high_own.size());
+  EXPECT_EQ(cv::norm(low_own, high_own, cv::NORM_INF), 0.0);
+  const int y = low_fixed.rows / 2, last = low_fixed.cols - 1;
+  auto diff = [](cv::Vec3b a, cv::Vec3b b) {
+    return std::max({std::abs(a[0] - b[0]), std::abs(a[1] - b[1]), std::abs(a[2] - b[2])});
+  };
+  EXPECT_LE(diff(low_fixed.at<cv::Vec3b>(y, last), high_fixed.at<cv::Vec3b>(y, 0)), 2);  // both are the value 1
+  EXPECT_GT(diff(low_fixed.at<cv::Vec3b>(y, 0), high_fixed.at<cv::Vec3b>(y, last)), 100);  // 0 and 2: the two ends
+  EXPECT_EQ(diff(low_fixed.at<cv::Vec3b>(y, 0), low_own.at<cv::Vec3b>(y, 0)), 0);  // 0 is the bottom in both
+
+  for (const char* bad : {"2:0", "1:1", "0:nan", "0:inf", "0:1x", ":1", "0:"}) {
+    auto r = test::run_cli({"plot", (dir / "low.npy").string(), "-o", (dir / "bad.png").string(), "--range", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("LO:HI"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "bad.png"));
+  auto r = test::run_cli({"plot", (dir / "low.npy").string(), "-o", (dir / "neg.png").string(), "--range", "-1.5:-0.5"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // a negative LO is a value, not an option
 }

@@ -8,8 +8,9 @@
 // ceil(n / kMaxSide) consecutive cells (NaN and infinities left out), so a
 // 1,000,000-frame array gives a 4096-pixel-wide image, not hundreds of MB.
 // Colors: viridis over the 1st..99th percentile of the finite values shown
-// (robust: one huge outlier does not flatten the rest), or over their
-// whole range (minmax); values outside are clamped to the ends.
+// (robust: one huge outlier does not flatten the rest), over their whole
+// range (minmax), or over a range the caller fixes (so that several plots
+// share one color scale); values outside are clamped to the ends.
 #include <featpipe/npy.hpp>
 
 #include <opencv2/imgcodecs.hpp>
@@ -84,10 +85,12 @@ double quantile(std::vector<float>& v, double q) {
 
 }  // namespace
 
-// Renders `in` to `out`; `robust` picks the 1st..99th percentile color
-// range, else min..max. On failure returns -1 with a message in `msg`.
-extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy_v2(const char* in, const char* out, int robust,
-                                                                          char* msg, size_t msglen) {
+// Renders `in` to `out`. `mode` picks the color range: 0 min..max, 1 the
+// 1st..99th percentile, 2 [fixed_lo, fixed_hi]. On failure returns -1 with
+// a message in `msg`.
+extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy_v3(const char* in, const char* out, int mode,
+                                                                          double fixed_lo, double fixed_hi, char* msg,
+                                                                          size_t msglen) {
   try {
     featpipe::npy::Array a;
     try {
@@ -102,8 +105,14 @@ extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy_v2(const
     for (int y = 0; y < g.rows; ++y)
       for (int x = 0; x < g.cols; ++x)
         if (std::isfinite(g.at<float>(y, x))) shown.push_back(g.at<float>(y, x));
+    const bool robust = mode == 1;
     double lo = 0, hi = 1;
-    if (!shown.empty()) {
+    if (mode == 2) {
+      if (!(std::isfinite(fixed_lo) && std::isfinite(fixed_hi) && fixed_hi > fixed_lo))
+        throw std::runtime_error("color range " + std::to_string(fixed_lo) + " .. " + std::to_string(fixed_hi) +
+                                 ": needs two finite numbers, the low one first");
+      lo = fixed_lo, hi = fixed_hi;
+    } else if (!shown.empty()) {
       lo = robust ? quantile(shown, 0.01) : *std::min_element(shown.begin(), shown.end());
       hi = robust ? quantile(shown, 0.99) : *std::max_element(shown.begin(), shown.end());
     }
@@ -121,7 +130,7 @@ extern "C" __attribute__((visibility("default"))) int featpipe_plot_npy_v2(const
                  cv::INTER_NEAREST);
     if (!cv::imwrite(out, color)) throw std::runtime_error(std::string(out) + ": cannot write the image");
     std::snprintf(msg, msglen, "wrote %s (%dx%d, colors over %g .. %g, %s)", out, color.cols, color.rows, lo, hi,
-                  robust ? "1st..99th percentile" : "min..max");
+                  mode == 2 ? "as given" : robust ? "1st..99th percentile" : "min..max");
     return 0;
   } catch (const std::exception& e) {
     std::snprintf(msg, msglen, "%s", e.what());
