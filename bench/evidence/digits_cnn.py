@@ -24,6 +24,8 @@ from sklearn.datasets import load_digits
 
 import featpipe as fp
 
+from plots import bar_chart
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 PIPE = """featpipe: 1
@@ -91,6 +93,10 @@ def main():
     for variant, metric, r in rows:
         cells = " | ".join(f"{r[k][0]:.3f} [{r[k][1]:.3f}, {r[k][2]:.3f}]" for k in ("1-NN", "5-NN", "precision@10"))
         print(f"| {variant} | {metric} | {cells} |")
+    bar_chart(os.path.join(args.out, "digits_cnn.png"), "Held-out digits, shipped digits CNN (featpipe)",
+              [f"{v.replace(' (norm.l2)', '')}\n{m}" for v, m, _ in rows],
+              {k: [r[k] for _, _, r in rows] for k in ("1-NN", "5-NN", "precision@10")},
+              "score (mean, 95 % bootstrap interval)", ylim=(0.6, 1.0))
     return 0
 
 

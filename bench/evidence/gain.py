@@ -17,11 +17,17 @@ Python package:
 
 The distance is ||F(g x) - F(x)|| / ||F(x)|| (Frobenius, per recording, the
 largest over the recordings). Writes gain.csv and gain.png to --out and
-prints a Markdown table.
+prints a Markdown table. It also renders one recording's log-mel and
+shipped features at 0 dB and -30 dB with `featpipe plot`, each pair on one
+color scale (the 0 dB array's 1st..99th percentile), as
+gain_<front end>_<gain>.png.
 """
 import argparse
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 from scipy.io import wavfile
@@ -51,6 +57,35 @@ def recordings():
         yield name, rate, (x / 32768.0 if x.dtype == np.int16 else x).astype(np.float32)
 
 
+def featpipe_cli():
+    if os.environ.get("FEATPIPE_CLI"):
+        return os.environ["FEATPIPE_CLI"]
+    built = os.path.join(ROOT, "build", "bin", "featpipe")
+    return built if os.access(built, os.X_OK) else shutil.which("featpipe")
+
+
+def plot_pairs(pipes, recs, out):
+    """One recording at 0 dB and -30 dB through log-mel and the shipped front
+    end, rendered by `featpipe plot` with one color range per front end."""
+    cli = featpipe_cli()
+    if cli is None:
+        print("featpipe CLI not found: no spectrogram images", file=sys.stderr)
+        return
+    name, rate, x = next(r for r in recs if r[0].startswith("front_center"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for front, tag in (("log-mel", "logmel"), ("L2 + log (shipped)", "shipped")):
+            ref = pipes[front](x, sample_rate=rate)
+            lo, hi = np.percentile(ref, [1, 99])
+            for db in (0, -30):
+                arr = pipes[front](x * np.float32(10 ** (db / 20)), sample_rate=rate)
+                npy = os.path.join(tmp, f"{tag}{db}.npy")
+                np.save(npy, arr)
+                png = os.path.join(out, f"gain_{tag}_{'0' if db == 0 else 'minus30'}dB.png")
+                subprocess.run([cli, "plot", npy, "-o", png, "--range", f"{lo:.4g}:{hi:.4g}"], check=True,
+                               stderr=subprocess.DEVNULL)
+    print(f"\n{name}: featpipe plot images gain_{{logmel,shipped}}_{{0,minus30}}dB.png in {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
@@ -77,6 +112,7 @@ def main():
     print("| --- |" + " ---: |" * len(GAINS_DB))
     for k, row in table.items():
         print(f"| {k} | " + " | ".join(f"{v:.2g}" for v in row) + " |")
+    plot_pairs(pipes, recs, args.out)
     try:
         import matplotlib
         matplotlib.use("Agg")

@@ -27,6 +27,7 @@ from scipy.io import wavfile
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
+from plots import bar_chart
 from speech_front_end import L2_PER_FRAME, LOG, speech_pipeline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,6 +104,11 @@ def main():
     for fname, nname in itertools.product(FRONTS, NORMS):
         cells = [results[(fname, nname, c)] for c in classifiers]
         print(f"| {fname} | {nname} | " + " | ".join(f"{np.mean(v):.3f} ({min(v):.3f}–{max(v):.3f})" for v in cells) + " |")
+    rows = list(itertools.product(FRONTS, NORMS))
+    bar_chart(os.path.join(args.out, "spoken_digits.png"), "Spoken digits, unseen voices (featpipe front ends)",
+              [f"{f.replace(' (shipped)', '')}\n{n}" for f, n in rows],
+              {c: [(np.mean(v), min(v), max(v)) for v in (results[(f, n, c)] for f, n in rows)] for c in classifiers},
+              "accuracy (mean, min-max over seeds)", ylim=(0.5, 0.9))
     return 0
 
 
