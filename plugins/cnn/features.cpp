@@ -127,12 +127,19 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
     os << "returns '" << (layer_.empty() ? n.output : layer_) << "' (" << n.backend << " layer " << n.output << ") "
        << shape_text(out_shape_) << "\n";
     os << "layers (name for `layer:`, op, output shape without batch):\n";
-    if (channels_ > 0)
-      for (const auto& l : backend_->layers(input_shape(channels_))) {
+    if (channels_ > 0) {
+      std::vector<LayerInfo> layers;
+      try {
+        layers = backend_->layers(input_shape(channels_));
+      } catch (const std::exception& e) {
+        os << "  (not listed: " << e.what() << ")\n";  // a description only: runs are unaffected
+      }
+      for (const auto& l : layers) {
         os << "  " << l.name << "  " << l.op << "  " << shape_text(l.shape, 0);
         if (!l.alias.empty()) os << "  (" << l.alias << ")";
         os << "\n";
       }
+    }
     return os.str();
   }
 

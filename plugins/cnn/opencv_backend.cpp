@@ -14,12 +14,17 @@
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
+#include <stdexcept>
 #include <vector>
 
 namespace featpipe::cnn {
@@ -36,21 +41,30 @@ std::string dims_text(const Shape& s) {
 std::vector<int> int_dims(const Shape& s) { return std::vector<int>(s.begin(), s.end()); }
 
 // OpenCV logs an import error to stderr ("[ERROR:0@0.187] global ...
-// handleNode ...") before throwing it; the exception is translated into the
-// stage's message, so the log line would only repeat it in raw form. The
-// level is process-wide: imports are serialized while it is lowered.
-cv::dnn::Net read_quietly(const std::string& bytes) {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  const auto level = cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-  try {
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-    cv::utils::logging::setLogLevel(level);
-    return net;
-  } catch (...) {
-    cv::utils::logging::setLogLevel(level);
-    throw;
+// handleNode ...") before throwing it, and getLayersShapes logs each layer
+// it cannot size; the exceptions are translated into the stage's messages
+// (or a note), so the log lines would only repeat them in raw form, or
+// alarm a user whose run succeeds. The level is process-wide: calls are
+// serialized while it is lowered.
+class QuietOpenCvLog {
+ public:
+  QuietOpenCvLog() : lock_(mutex()), level_(cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT)) {}
+  ~QuietOpenCvLog() { cv::utils::logging::setLogLevel(level_); }
+  QuietOpenCvLog(const QuietOpenCvLog&) = delete;
+  QuietOpenCvLog& operator=(const QuietOpenCvLog&) = delete;
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex mu;
+    return mu;
   }
+  std::lock_guard<std::mutex> lock_;
+  cv::utils::logging::LogLevel level_;
+};
+
+cv::dnn::Net read_quietly(const std::string& bytes) {
+  QuietOpenCvLog quiet;
+  return cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
 }
 
 // cv::setNumThreads is process-wide and stops or restarts OpenCV's thread
@@ -66,15 +80,11 @@ std::shared_mutex& pool_mutex() {
 class OpenCvBackend final : public Backend {
  public:
   OpenCvBackend(const std::string& path, const std::string& layer) : path_(path), layer_(layer) {
-    try {
-      model_ = load_onnx_model(path_);
-    } catch (const std::exception& e) {
-      throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
-    }
-    graph_ = describe_graph(model_);
+    onnx::ModelProto model = read_model();
+    graph_ = describe_graph(model);
     Shape declared = input_shape();
     if (!declared.empty() && declared[0] < 0) declared[0] = 1;  // the stage runs a batch of 1
-    load(declared);
+    load(declared, std::move(model));
   }
 
   Shape input_shape() const override { return graph_.input_dims.empty() ? Shape{} : graph_.input_dims[0]; }
@@ -126,9 +136,12 @@ class OpenCvBackend final : public Backend {
     std::vector<int> ids;
     std::vector<std::vector<cv::dnn::MatShape>> ins, outs;
     try {
+      QuietOpenCvLog quiet;
       net_.getLayersShapes(cv::dnn::MatShape(input.begin(), input.end()), ids, ins, outs);
-    } catch (const cv::Exception&) {
-      return {};
+    } catch (const cv::Exception& e) {
+      // OpenCV 4.6 cannot size every layer of some models (a ViT's
+      // reshapes) without running them; forward passes are unaffected.
+      throw std::runtime_error("OpenCV cannot size this model's layers without running them (" + e.err + ")");
     }
     std::vector<LayerInfo> list;
     std::set<std::string> shown;
@@ -150,11 +163,19 @@ class OpenCvBackend final : public Backend {
   // the shapes OpenCV's importer fixes from the declared input (ReduceMean,
   // for one), hold for that input only: at another size the model as
   // exported is normalized and read again.
-  void load(const Shape& input) {
-    onnx::ModelProto model = model_;
+  //
+  // The model as exported is not kept (a ViT's weights are 330 MB, and the
+  // net holds its own copy): a reload reads the file again, which must be
+  // the file read at first.
+  void load(const Shape& input, onnx::ModelProto model) {
     try {
-      normalize_onnx(model, input);
-      net_ = read_quietly(serialize_onnx_model(model));
+      std::string bytes;
+      {
+        normalize_onnx(model, input);
+        bytes = serialize_onnx_model(model);
+        onnx::ModelProto().Swap(&model);  // freed before OpenCV parses its own copy
+      }
+      net_ = read_quietly(bytes);
     } catch (const cv::Exception& e) {
       throw Error(load_error_message(path_, e.err, graph_), "model");
     } catch (const std::exception& e) {
@@ -171,7 +192,26 @@ class OpenCvBackend final : public Backend {
   }
 
   void reload_for(const Shape& input) {
-    if (input != normalized_for_) load(input);
+    if (input != normalized_for_) load(input, read_model());
+  }
+
+  // The model file, checked to be the one first read (size and mtime) so
+  // that a reload never mixes two models in one run.
+  onnx::ModelProto read_model() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0) {
+      const auto id = std::make_tuple(st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ino);
+      if (file_id_ && *file_id_ != id)
+        throw Error(sdk::cat(path_, " changed on disk since it was loaded (the stage reads it again for another "
+                             "input size): rerun with the file left as it is"),
+                    "model");
+      file_id_ = id;
+    }
+    try {
+      return load_onnx_model(path_);
+    } catch (const std::exception& e) {
+      throw Error(sdk::cat("cannot load ONNX model ", path_, ": ", e.what()), "model");
+    }
   }
 
   cv::Mat run(const cv::Mat& blob) {
@@ -229,7 +269,7 @@ class OpenCvBackend final : public Backend {
   }
 
   std::string path_, layer_, cv_layer_;
-  onnx::ModelProto model_;  // as exported
+  std::optional<std::tuple<off_t, time_t, long, ino_t>> file_id_;  // the model file first read
   Shape normalized_for_;    // the input net_ was read for
   OnnxGraph graph_;
   cv::dnn::Net net_;

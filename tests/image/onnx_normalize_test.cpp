@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -180,6 +181,25 @@ TEST(OnnxNormalize, TheBackendNormalizesAgainAtTheSizeItRunsAt) {
   EXPECT_EQ(backend->output_shape(x.shape), ref.shape);
   const cnn::OutputView v = backend->forward(x.data.data(), x.shape);
   EXPECT_LE(relative_error(std::vector<float>(v.data, v.data + ref.data.size()), ref.data), 1e-3);
+}
+
+// The backend does not keep the model as exported (the net holds its own
+// weights): a reload at another size reads the file again, and refuses one
+// that changed since, rather than mix two models in one run.
+TEST(OnnxNormalize, AReloadRefusesAModelFileThatChanged) {
+  NEED_MODELS();
+  test::TempDir tmp;
+  const fs::path copy = tmp / "model.onnx";
+  fs::copy_file(dir / "layer_norm_hwc.onnx", copy);
+  auto backend = cnn::open_backend(copy.string(), "");
+  EXPECT_FALSE(backend->output_shape({1, 3, 8, 8}).empty());
+  fs::last_write_time(copy, fs::last_write_time(copy) + std::chrono::seconds(10));
+  try {
+    backend->output_shape({1, 3, 12, 12});
+    ADD_FAILURE() << "a changed model file was read again";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("changed on disk since it was loaded"), std::string::npos) << e.what();
+  }
 }
 
 TEST(OnnxNormalize, UntrainedMobileNetV2sIdentitiesAreFolded) {
