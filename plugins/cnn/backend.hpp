@@ -23,6 +23,7 @@ struct LayerInfo {
   std::string op;     // operator type
   Shape shape;        // output shape without the batch axis
   std::string alias;  // the backend's own name for it when different, else empty
+  bool shape_known = true;  // false: the backend cannot size it without running it
 };
 
 // How describe() names the model and the chosen output.

@@ -135,7 +135,7 @@ class Features final : public sdk::Stage, public sdk::StageDefaults {
         os << "  (not listed: " << e.what() << ")\n";  // a description only: runs are unaffected
       }
       for (const auto& l : layers) {
-        os << "  " << l.name << "  " << l.op << "  " << shape_text(l.shape, 0);
+        os << "  " << l.name << "  " << l.op << "  " << (l.shape_known ? shape_text(l.shape, 0) : "(size known when run)");
         if (!l.alias.empty()) os << "  (" << l.alias << ")";
         os << "\n";
       }

@@ -24,7 +24,6 @@
 #include <shared_mutex>
 #include <string>
 #include <tuple>
-#include <stdexcept>
 #include <vector>
 
 namespace featpipe::cnn {
@@ -138,10 +137,18 @@ class OpenCvBackend final : public Backend {
     try {
       QuietOpenCvLog quiet;
       net_.getLayersShapes(cv::dnn::MatShape(input.begin(), input.end()), ids, ins, outs);
-    } catch (const cv::Exception& e) {
+    } catch (const cv::Exception&) {
       // OpenCV 4.6 cannot size every layer of some models (a ViT's
       // reshapes) without running them; forward passes are unaffected.
-      throw std::runtime_error("OpenCV cannot size this model's layers without running them (" + e.err + ")");
+      // The names `layer:` takes are still listed, in graph order.
+      std::vector<LayerInfo> list;
+      for (const auto& n : graph_.nodes) {
+        if (n.outputs.empty()) continue;
+        auto it = by_output_.find(n.outputs[0]);
+        if (it == by_output_.end()) continue;
+        list.push_back({n.outputs[0], n.op_type, {}, it->second != n.outputs[0] ? it->second : "", false});
+      }
+      return list;
     }
     std::vector<LayerInfo> list;
     std::set<std::string> shown;
