@@ -121,6 +121,12 @@ def main():
     for cond, variant, metric, r in rows:
         print(f"| {cond} | {variant} | {metric} | " +
               " | ".join(f"{r[k].mean():.3f} ({r[k].min():.3f}–{r[k].max():.3f})" for k in keys) + " |")
+    # Paired by seed (the same views): does L2 move precision the same way each time?
+    print("\nprecision@11, shipped (L2) minus no L2, both Euclidean, per seed:")
+    for cond in CONDITIONS:
+        diff = [b["precision@11"] - a["precision@11"]
+                for a, b in zip(runs[(cond, "GeM (no L2)", "euclidean")], runs[(cond, "GeM + L2 (shipped)", "euclidean")])]
+        print(f"  {cond}: " + " ".join(f"{d:+.3f}" for d in diff) + f"  (mean {np.mean(diff):+.3f})")
     bar_chart(os.path.join(args.out, "photos.png"), "Photo retrieval: views of the shipped photos (featpipe)",
               [f"{c.replace('crops + ', '+ ')}\n{'no L2' if 'no L2' in v else 'L2'}\n{m}" for c, v, m, _ in rows],
               {k: [(r[k].mean(), r[k].min(), r[k].max()) for *_, r in rows] for k in keys},
