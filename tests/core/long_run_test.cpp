@@ -1,7 +1,7 @@
 // `featpipe run` on a 45-minute recording in each output format that writes
 // as frames come (.npy, .npy --dtype float16, Kaldi ark + scp): its peak
 // memory grows over a 1-minute file's by far less than the features' size
-// (by ~5 MB; 125 MB when a sink takes the whole tensor), the outputs agree
+// (by 6-8 MB; 125 MB when a sink takes the whole tensor), the outputs agree
 // with each other, and an input failing late leaves nothing of itself while
 // the others are stored.
 #include "test_support.hpp"
@@ -31,9 +31,10 @@ constexpr int kRate = 16000;
 constexpr int64_t kMinutes = 45;  // 270,000 frames of 80 float32: 86 MB of features
 // One process (--isolation thread), so the peak is that of the writes and
 // of the ark's merge, not hidden under the run's own (a worker process's is
-// lower). Over a 1-minute file's peak (the plugins loaded: ~75 MB): up to
-// 8 MB of frames held, one chunk in flight. Holding the features whole
-// would add 86 MB (float32), 129 MB for float16 (the tensor and its bytes).
+// lower). Over a 1-minute file's peak (~20 MB; more while a stale plugin
+// index makes the CLI load every plugin): up to 8 MB of frames held, one
+// chunk in flight. Holding the features whole would add 86 MB (float32),
+// 129 MB for float16 (the tensor and its bytes).
 constexpr int64_t kGrowthLimitKb = 32 * 1024;
 
 void put32(std::ostream& os, uint32_t v) { os.write(reinterpret_cast<const char*>(&v), 4); }
