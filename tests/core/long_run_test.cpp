@@ -227,3 +227,25 @@ TEST_F(LongRun, AnInputFailingLateLeavesNoPartialOutput) {
     EXPECT_EQ(keys, (std::vector<std::string>{"good.wav", "long.wav"}));
   }
 }
+
+TEST_F(LongRun, AFloat16ValueBeyondRangeLateFailsTheInputNamingIt) {
+  // A power spectrum: a full-scale 1 kHz tone 280 s in peaks near 2.6e5,
+  // past float16's 65504, after 57 MB of float16 values were written.
+  const fs::path d = at("loud_in");
+  write_wav(d / "loud.wav", 300 * kRate, false,
+            [](int64_t t) { return t / kRate == 280 ? 0.9f * std::sin(0.39269908f * static_cast<float>(t)) : 0.01f * tone(t); });
+  write_wav(d / "ok.wav", 10 * kRate, false, [](int64_t t) { return 0.01f * tone(t); });
+  test::write_text(at("stft.yaml"), "featpipe: 1\nname: power\nstages:\n  - use: audio.decode\n  - use: audio.stft\n"
+                                    "    with: {n_fft: 2048, hop_length: 160}\n");
+  const Measured m = run_measured({"run", at("stft.yaml").string(), d.string(), "-o", at("loud").string(), "--dtype",
+                                   "float16", "-q"},
+                                  at("loud.err"));
+  EXPECT_EQ(m.exit_code, 1) << m.err;
+  // Of 1025 bins, a frame about 280 s in (28001 here, its window mostly in the tone).
+  EXPECT_NE(m.err.find("(at flat index 2870"), std::string::npos) << m.err;
+  EXPECT_NE(m.err.find("of step 2 'audio.stft' is beyond float16's range (largest 65504)"), std::string::npos) << m.err;
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(at("loud"))) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"manifest.jsonl", "ok.wav.npy", "provenance.json", "run.json"}));
+}
