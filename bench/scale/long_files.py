@@ -7,7 +7,8 @@ prints a Markdown table):
 For each length, a 16 kHz 16-bit mono WAV is generated under
 bench/data/long/ (speech from samples/audio tiled with noise; 115 MB per
 hour, kept for later runs, git-ignored), then run through
-pipelines/speech-logmel.yaml and pipelines/kaldi-fbank.yaml with -j 1 (a
+pipelines/speech-logmel.yaml and pipelines/kaldi-fbank.yaml (the latter
+also into a Kaldi ark and as float16) with -j 1 (a
 worker process, the default isolation) under GNU time: peak RSS is the
 largest of the runner and its worker. A 1-minute file gives the baseline
 (plugins loaded, buffers), and time per hour shows whether time is linear
@@ -50,8 +51,13 @@ def make_wav(path, seconds, rate=16000):
     os.replace(tmp, path)
 
 
-def measure(cli, pipeline, wav, outdir):
-    r = subprocess.run(["/usr/bin/time", "-v", cli, "run", pipeline, wav, "-o", outdir, "-j", "1", "-q", "--overwrite"],
+# (pipeline, output label, extra run options)
+RUNS = [("speech-logmel", "npy", []), ("kaldi-fbank", "npy", []), ("kaldi-fbank", "ark", ["--output-format", "ark"]),
+        ("kaldi-fbank", "float16", ["--dtype", "float16"])]
+
+
+def measure(cli, pipeline, wav, outdir, extra):
+    r = subprocess.run(["/usr/bin/time", "-v", cli, "run", pipeline, wav, "-o", outdir, "-j", "1", "-q", "--overwrite"] + extra,
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"featpipe run failed ({r.returncode}):\n{r.stderr}")
@@ -75,12 +81,13 @@ def main():
         for h in lengths:
             wav = os.path.join(DATA, f"speech_{h:g}h.wav")
             make_wav(wav, h * 3600)
-            for name in ["speech-logmel", "kaldi-fbank"]:
+            for name, fmt, extra in RUNS:
                 out = os.path.join(work, name)
-                rss, sec = measure(cli, os.path.join(ROOT, "pipelines", f"{name}.yaml"), wav, out)
-                feats = os.path.getsize(os.path.join(out, os.path.basename(wav) + ".npy")) / 2**20
-                rows.append((h, name, os.path.getsize(wav) / 2**20, feats, rss, sec, sec / h))
-                print(f"{h:g} h {name}: peak RSS {rss:.1f} MB, {sec:.1f} s", flush=True)
+                rss, sec = measure(cli, os.path.join(ROOT, "pipelines", f"{name}.yaml"), wav, out, extra)
+                stored = "feats.ark" if fmt == "ark" else os.path.basename(wav) + ".npy"
+                feats = os.path.getsize(os.path.join(out, stored)) / 2**20
+                rows.append((h, name, fmt, os.path.getsize(wav) / 2**20, feats, rss, sec, sec / h))
+                print(f"{h:g} h {name} {fmt}: peak RSS {rss:.1f} MB, {sec:.1f} s", flush=True)
                 subprocess.run(["rm", "-rf", out])
         # A whole-input pipeline on the longest file: refused by name.
         wav = os.path.join(DATA, f"speech_{lengths[-1]:g}h.wav")
@@ -91,11 +98,11 @@ def main():
     print()
     print(refusal)
     print()
-    print("| input | pipeline | WAV MB | features MB | peak RSS MB | time s | s per hour of audio |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for h, name, wav_mb, feat_mb, rss, sec, per in rows:
+    print("| input | pipeline | output | WAV MB | features MB | peak RSS MB | time s | s per hour of audio |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for h, name, fmt, wav_mb, feat_mb, rss, sec, per in rows:
         label = "1 min" if h < 0.1 else f"{h:g} h"
-        print(f"| {label} | {name} | {wav_mb:.0f} | {feat_mb:.0f} | {rss:.1f} | {sec:.1f} | {per:.1f} |")
+        print(f"| {label} | {name} | {fmt} | {wav_mb:,.0f} | {feat_mb:,.0f} | {rss:.1f} | {sec:.1f} | {per:.1f} |")
 
 
 if __name__ == "__main__":

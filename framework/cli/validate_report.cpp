@@ -93,7 +93,11 @@ std::string streaming_line(const Pipeline& pipe) {
 std::string files_line(const Pipeline& pipe) {
   if (!pipe.has_source()) return "";
   const std::string why = why_files_not_streamed(pipe);
-  if (why.empty()) return "files: read in chunks, features written as they come (memory does not grow with a file's length)";
+  // A tar member's header holds its size, and the run's process writes the
+  // shard: that sink takes whole tensors (sink.hpp's write()).
+  if (why.empty())
+    return "files: read in chunks, features written as they come (memory does not grow with a file's length; "
+           "--output-format tar holds each input's features)";
   if (pipe.streams_files()) return "files: read in chunks, features assembled in memory (" + why + ")";
   return "files: decoded whole (" + why + "): memory grows with a file's length";
 }

@@ -56,9 +56,41 @@ def test_streamed_run_equals_the_whole_signal(long_media, tmp_path, name):
         assert np.array_equal(pipe(d / fname), whole)  # the API's file path streams too
 
 
+def ark_matrix(scp_line: str) -> np.ndarray:
+    """The matrix an scp line points at, read from Kaldi's binary layout:
+    b"\\0BFM ", then rows and cols each as the byte 4 and an int32."""
+    key, where = scp_line.split(" ", 1)
+    ark, offset = where.rsplit(":", 1)
+    with open(ark, "rb") as f:
+        f.seek(int(offset))
+        head = f.read(15)
+        assert head[:5] == b"\0BFM " and head[5] == 4 and head[10] == 4, head
+        rows, cols = np.frombuffer(head[6:10], "<i4")[0], np.frombuffer(head[11:15], "<i4")[0]
+        return np.frombuffer(f.read(4 * rows * cols), "<f4").reshape(rows, cols)
+
+
+def test_ark_and_float16_runs_equal_the_whole_signal(long_media, tmp_path):
+    """Both formats are written as frames come: the ark's matrices are the
+    whole signal's float32 values, the float16 files numpy's rounding of them."""
+    d, files = long_media
+    pipe = pipeline("kaldi-fbank")
+    run_cli("run", PIPELINES / "kaldi-fbank.yaml", d, "-o", tmp_path / "ark", "--output-format", "ark", "-q")
+    run_cli("run", PIPELINES / "kaldi-fbank.yaml", d, "-o", tmp_path / "f16", "--dtype", "float16", "-q")
+    scp = {l.split(" ", 1)[0]: l.rstrip("\n") for l in open(tmp_path / "ark" / "feats.scp")}
+    assert sorted(scp) == sorted(files)
+    for fname, (rate, x) in files.items():
+        whole = pipe(x, sample_rate=rate)
+        got = ark_matrix(scp[fname])
+        assert got.shape == whole.shape and np.array_equal(got.view("<u4"), whole.view("<u4")), fname
+        half = np.load(tmp_path / "f16" / f"{fname}.npy")
+        assert half.dtype == np.float16
+        assert np.array_equal(half.view("<u2"), whole.astype(np.float16).view("<u2")), fname
+
+
 def test_validate_says_how_files_are_read(tmp_path):
     r = run_cli("validate", PIPELINES / "kaldi-fbank.yaml")
     assert "files: read in chunks" in r.stdout, r.stdout
+    assert "--output-format tar holds each input's features" in r.stdout, r.stdout
     whole = tmp_path / "cmvn.yaml"
     whole.write_text(open(PIPELINES / "speech-logmel.yaml").read() + "  - use: norm.standardize\n    with: {axis: frame}\n")
     r = run_cli("validate", whole)

@@ -76,7 +76,8 @@ struct RunProgress {
 FEATPIPE_API RunProgress run_batch(const Pipeline& pipeline, const RunOptions& opts);
 
 // "" when `run` reads this pipeline's files in chunks and writes their
-// features as they come, so memory does not grow with a file's length; else
+// features as they come (every output format but tar shards), so memory
+// does not grow with a file's length; else
 // why not: a step needs the whole input, the source decodes files whole, or
 // the output's stream axis is not its first (frames not contiguous).
 FEATPIPE_API std::string why_files_not_streamed(const Pipeline& pipe);

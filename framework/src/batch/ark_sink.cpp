@@ -3,11 +3,14 @@
 #include <featpipe/kaldi_io.hpp>
 
 #include "atomic_file.hpp"
+#include "chunk_file_writer.hpp"
 #include "manifest.hpp"
 #include "names.hpp"
+#include "npy_folder_sink.hpp"
 
 #include <cctype>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -53,6 +56,25 @@ std::string read_range(const fs::path& file, int64_t offset, int64_t bytes) {
   std::string s(static_cast<size_t>(bytes), '\0');
   if (!is.seekg(offset) || !is.read(s.data(), bytes)) throw Error(file.string() + ": cannot read " + std::to_string(bytes) + " bytes at " + std::to_string(offset));
   return s;
+}
+
+// The same range to `os` in blocks of 1 MB.
+void copy_range(const fs::path& file, int64_t offset, int64_t bytes, std::ostream& os) {
+  std::ifstream is(file, std::ios::binary);
+  if (!is.seekg(offset)) throw Error(file.string() + ": cannot read at " + std::to_string(offset));
+  std::vector<char> block(std::min<int64_t>(bytes, int64_t{1} << 20));
+  for (int64_t left = bytes; left > 0;) {
+    const auto n = static_cast<std::streamsize>(std::min<int64_t>(left, static_cast<int64_t>(block.size())));
+    if (!is.read(block.data(), n))
+      throw Error(file.string() + ": cannot read " + std::to_string(bytes) + " bytes at " + std::to_string(offset));
+    os.write(block.data(), n);
+    left -= n;
+  }
+}
+
+void check_key(const std::string& key) {
+  if (key.find_first_of(" \t\n\r\f\v") != std::string::npos)
+    throw Error("the key " + util::printable(key) + " holds whitespace, which a Kaldi archive's key cannot (name the inputs by a wav.scp)");
 }
 
 }  // namespace
@@ -103,40 +125,45 @@ int64_t ArkSink::bytes_of(const std::string& output) const {
   return it == index().end() ? -1 : it->second.bytes;
 }
 
-std::optional<std::string> ArkSink::entry_bytes(const std::string& key) const {
+std::optional<ArkSink::Location> ArkSink::locate(const std::string& key) const {
   std::error_code ec;
   const fs::path staged = staged_path(key);
   if (fs::exists(staged, ec)) {
     const auto n = fs::file_size(staged, ec);
     if (ec) return std::nullopt;
-    return read_range(staged, 0, static_cast<int64_t>(n));
+    return Location{staged, 0, static_cast<int64_t>(n)};
   }
   auto it = index().find(key);
   if (it == index().end()) return std::nullopt;
-  return read_range(ark_path(), it->second.offset, it->second.bytes);
+  return Location{ark_path(), it->second.offset, it->second.bytes};
 }
 
+// The bytes are read in blocks for the digest: a long recording's entry is
+// never held whole.
 std::string ArkSink::damaged(const std::string& output, const Stored& stored, const std::vector<int64_t>& shape) const {
-  std::optional<std::string> bytes;
+  std::optional<Location> at;
   try {
-    bytes = entry_bytes(key_of(output));
+    at = locate(key_of(output));
   } catch (const Error& e) {
     return e.what();
   }
-  if (!bytes) return "missing";
+  if (!at) return "missing";
   if (stored.bytes < 0) return "not recorded";
-  if (static_cast<int64_t>(bytes->size()) != stored.bytes)
-    return "size " + std::to_string(bytes->size()) + " bytes, recorded " + std::to_string(stored.bytes);
-  if (shape.size() != 2 || bytes->compare(0, kHeaderBytes, kaldi::matrix_header(shape[0], shape[1])) != 0) return "header differs";
+  if (at->bytes != stored.bytes) return "size " + std::to_string(at->bytes) + " bytes, recorded " + std::to_string(stored.bytes);
+  if (shape.size() != 2 || at->bytes < static_cast<int64_t>(kHeaderBytes)) return "header differs";
+  try {
+    if (read_range(at->file, at->offset, kHeaderBytes) != kaldi::matrix_header(shape[0], shape[1])) return "header differs";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
   if (stored.xxh3.empty()) return "";
-  if (bytes_xxh3(*bytes) != stored.xxh3) return "content differs from what was written (XXH3)";
+  if (file_xxh3(at->file, at->offset, at->bytes) != stored.xxh3) return "content differs from what was written (XXH3)";
   return "";
 }
 
 Stored ArkSink::write(const std::string& output, const Tensor& t, int worker) {
   const std::string key = key_of(output);
-  if (key.find_first_of(" \t\n\r\f\v") != std::string::npos)
-    throw Error("the key " + util::printable(key) + " holds whitespace, which a Kaldi archive's key cannot (name the inputs by a wav.scp)");
+  check_key(key);
   if (t.shape.size() != 2) {
     std::string axes;
     for (size_t k = 0; k < t.axes.size(); ++k) axes += (k ? ", " : "") + t.axes[k];
@@ -147,6 +174,21 @@ Stored ArkSink::write(const std::string& output, const Tensor& t, int worker) {
     kaldi::write_matrix(os, t.data.data(), t.shape[0], t.shape[1]);
   }, worker);
   return {w.bytes, w.xxh3};
+}
+
+std::unique_ptr<ChunkWriter> ArkSink::open_chunked(const std::string& output, int worker) {
+  const std::string key = key_of(output);
+  check_key(key);
+  ChunkLayout l;
+  l.header = [](const std::vector<int64_t>& shape) {
+    // run_batch refuses a pipeline whose output is known not to be a matrix.
+    if (shape.size() != 2)
+      throw Error("a Kaldi archive holds matrices ([frame, dim]); these features are of rank " +
+                  std::to_string(shape.size()) + ": use --output-format npy");
+    return kaldi::matrix_header(shape[0], shape[1]);
+  };
+  l.max_frames = std::numeric_limits<int32_t>::max();  // the header's size is 15 bytes for any count
+  return chunk_file_writer(staged_path(key), worker, NpyFolderSink::kChunkedBuffer, std::move(l));
 }
 
 void ArkSink::finish() {
@@ -178,11 +220,11 @@ void ArkSink::finish() {
     for (const auto& [key, src] : entries) {
       os << key << ' ';
       at += static_cast<int64_t>(key.size()) + 1;
-      std::string bytes = src.staged.empty() ? read_range(ark_path(), src.old.offset, src.old.bytes)
-                                             : read_range(src.staged, 0, static_cast<int64_t>(fs::file_size(src.staged)));
+      const int64_t bytes = src.staged.empty() ? src.old.bytes : static_cast<int64_t>(fs::file_size(src.staged));
       offsets.emplace_back(key, at);
-      os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      at += static_cast<int64_t>(bytes.size());
+      if (src.staged.empty()) copy_range(ark_path(), src.old.offset, bytes, os);
+      else copy_range(src.staged, 0, bytes, os);
+      at += bytes;
     }
   }, 0);
   const std::string ark = fs::absolute(ark_path()).lexically_normal().string();

@@ -36,7 +36,12 @@ class ArkSink final : public Sink {
   std::string describe(const std::string& output) const override;
   // Stages the matrix; features that are not [frame, dim] are refused.
   Stored write(const std::string& output, const Tensor& features, int worker) override;
-  // Merges and renames (see above). Throws Error, leaving the old archive.
+  // Stages the matrix as its rows come, with write()'s bytes: held in
+  // memory up to 8 MB, then in the staged file's temporary after its
+  // 15-byte header, whose row count is written last, in place.
+  std::unique_ptr<ChunkWriter> open_chunked(const std::string& output, int worker) override;
+  // Merges and renames (see above), copying each matrix in blocks (a long
+  // recording's is never held whole). Throws Error, leaving the old archive.
   void finish() override;
 
   std::filesystem::path ark_path() const { return outdir_ / ark_name_; }
@@ -51,8 +56,13 @@ class ArkSink final : public Sink {
   std::string key_of(const std::string& output) const;
   std::filesystem::path staged_path(const std::string& key) const;
   const std::map<std::string, Entry>& index() const;  // the archive in place, read once
-  // The entry's bytes (staged, else in the archive); nullopt when neither.
-  std::optional<std::string> entry_bytes(const std::string& key) const;
+  // Where the entry's bytes are (staged, else in the archive); nullopt
+  // when neither.
+  struct Location {
+    std::filesystem::path file;
+    int64_t offset = 0, bytes = 0;
+  };
+  std::optional<Location> locate(const std::string& key) const;
 
   std::filesystem::path outdir_;
   std::string ark_name_;

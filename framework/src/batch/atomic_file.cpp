@@ -10,6 +10,7 @@
 // inlined SSE2 code's speed here).
 #include <xxh_x86dispatch.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -106,20 +107,28 @@ std::string canonical_hex(XXH64_hash_t h) {
 
 }  // namespace
 
-std::string file_xxh3(const fs::path& file) {
+std::string file_xxh3(const fs::path& file) { return file_xxh3(file, 0, -1); }
+
+// bytes < 0: to the end.
+std::string file_xxh3(const fs::path& file, int64_t offset, int64_t bytes) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
   std::vector<char> buf(1 << 16);
-  ssize_t n;
-  while ((n = ::read(fd, buf.data(), buf.size())) != 0) {
+  int64_t left = bytes;
+  while (left != 0) {
+    const size_t want = left < 0 ? buf.size() : static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buf.size())));
+    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
+    if (n < 0 || (n == 0 && left > 0)) {
       ::close(fd);
       return "";
     }
+    if (n == 0) break;
     XXH3_64bits_update(&state, buf.data(), static_cast<size_t>(n));
+    offset += n;
+    if (left > 0) left -= n;
   }
   ::close(fd);
   return canonical_hex(XXH3_64bits_digest(&state));

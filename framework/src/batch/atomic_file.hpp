@@ -18,6 +18,9 @@ std::filesystem::path temporary_path(const std::filesystem::path& out, int write
 
 // XXH3-64 of a file's bytes as write_atomic reports it; "" when unreadable.
 std::string file_xxh3(const std::filesystem::path& file);
+// The same of `bytes` bytes from `offset` (an archive's entry); "" when
+// they cannot all be read.
+std::string file_xxh3(const std::filesystem::path& file, int64_t offset, int64_t bytes);
 // The same of bytes in memory.
 std::string bytes_xxh3(std::string_view bytes);
 

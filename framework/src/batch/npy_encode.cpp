@@ -34,6 +34,20 @@ uint16_t float16_bits(float x) {
   return static_cast<uint16_t>(sign | h);
 }
 
+void encode_float16(const float* values, size_t n, int64_t at, const std::string& source, char* out) {
+  for (size_t k = 0; k < n; ++k) {
+    const uint16_t h = float16_bits(values[k]);
+    if ((h & 0x7fff) == 0x7c00 && std::isfinite(values[k])) {
+      std::ostringstream why;
+      why.precision(9);
+      why << "the value " << values[k] << " (at flat index " << at + static_cast<int64_t>(k) << ") of " << source
+          << " is beyond float16's range (largest 65504): not stored as inf; use --dtype float32";
+      throw Error(why.str());
+    }
+    std::memcpy(out + 2 * k, &h, 2);
+  }
+}
+
 std::string npy_header(const std::vector<int64_t>& shape, Dtype dtype) {
   std::string h = npy::header(shape);
   if (dtype == Dtype::float16) h.replace(h.find("'<f4'"), 5, "'<f2'");  // same length: the padding holds
@@ -49,17 +63,7 @@ std::string npy_bytes(const Tensor& t, Dtype dtype, const std::string& source) {
     return out;
   }
   out.resize(at + n * 2);
-  for (size_t k = 0; k < n; ++k) {
-    const uint16_t h = float16_bits(t.data[k]);
-    if ((h & 0x7fff) == 0x7c00 && std::isfinite(t.data[k])) {
-      std::ostringstream why;
-      why.precision(9);
-      why << "the value " << t.data[k] << " (at flat index " << k << ") of " << source
-          << " is beyond float16's range (largest 65504): not stored as inf; use --dtype float32";
-      throw Error(why.str());
-    }
-    std::memcpy(out.data() + at + 2 * k, &h, 2);
-  }
+  encode_float16(t.data.data(), n, 0, source, out.data() + at);
   return out;
 }
 

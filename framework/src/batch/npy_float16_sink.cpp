@@ -1,6 +1,7 @@
 #include "npy_float16_sink.hpp"
 
 #include "atomic_file.hpp"
+#include "npy_chunk_writer.hpp"
 #include "npy_encode.hpp"
 
 #include <fstream>
@@ -27,6 +28,10 @@ Stored NpyFloat16Sink::write(const std::string& output, const Tensor& t, int wor
     os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }, worker);
   return {w.bytes, w.xxh3};
+}
+
+std::unique_ptr<ChunkWriter> NpyFloat16Sink::open_chunked(const std::string& output, int worker) {
+  return npy_chunk_writer(outdir_ / output, worker, NpyFolderSink::kChunkedBuffer, Dtype::float16, source_);
 }
 
 }  // namespace featpipe

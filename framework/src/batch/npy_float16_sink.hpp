@@ -20,6 +20,9 @@ class NpyFloat16Sink final : public Sink {
   std::string damaged(const std::string& output, const Stored& stored, const std::vector<int64_t>& shape) const override;
   std::string describe(const std::string& output) const override { return folder_.describe(output); }
   Stored write(const std::string& output, const Tensor& features, int worker) override;
+  // As NpyFolderSink's, the values encoded as they come: a value beyond
+  // float16's range fails the input at its chunk, naming the same index.
+  std::unique_ptr<ChunkWriter> open_chunked(const std::string& output, int worker) override;
 
  private:
   std::filesystem::path outdir_;
