@@ -105,6 +105,48 @@ int clip_bounds_to_attributes(onnx::GraphProto& g) {
   return done;
 }
 
+// An empty name is an absent optional input; OpenCV 4.6 looks a trailing
+// one up as a constant (Pad(x, pads, "") for F.pad's default value: "Blob
+// not found"). Trailing ones are dropped, which ONNX defines as the same.
+int drop_empty_trailing_inputs(onnx::GraphProto& g) {
+  int done = 0;
+  for (auto& n : *g.mutable_node()) {
+    int keep = n.input_size();
+    while (keep > 0 && n.input(keep - 1).empty()) --keep;
+    if (keep == n.input_size()) continue;
+    n.mutable_input()->DeleteSubrange(keep, n.input_size() - keep);
+    ++done;
+  }
+  return done;
+}
+
+// Dropout is the identity at inference (training_mode absent or false) and
+// at any time when its ratio is 0 (swin's F.dropout(p=0.0) keeps
+// training_mode=true); OpenCV 4.6 reads the ratio and mode inputs as
+// constants and has no BOOL constant. The identity is Dropout(x) alone: the
+// node stays, so its output remains a layer `layer:` can name.
+int strip_inference_dropouts(onnx::GraphProto& g) {
+  std::set<std::string> read;
+  for (const auto& n : g.node())
+    for (const auto& in : n.input()) read.insert(in);
+  for (const auto& o : g.output()) read.insert(o.name());
+  int done = 0;
+  for (auto& n : *g.mutable_node()) {
+    if (n.op_type() != "Dropout" || n.input_size() < 2) continue;
+    if (n.output_size() > 1 && !n.output(1).empty() && read.count(n.output(1))) continue;  // the mask is used
+    const bool has_ratio = !n.input(1).empty();
+    const bool has_mode = n.input_size() > 2 && !n.input(2).empty();
+    const std::optional<double> ratio = has_ratio ? scalar(g, n.input(1)) : 0.5;
+    const std::optional<double> mode = has_mode ? scalar(g, n.input(2)) : 0.0;
+    if (!((mode && *mode == 0) || (ratio && *ratio == 0))) continue;
+    n.mutable_input()->DeleteSubrange(1, n.input_size() - 1);
+    if (n.output_size() > 1) n.mutable_output()->DeleteSubrange(1, n.output_size() - 1);
+    ++done;
+  }
+  if (done) drop_unused(g);
+  return done;
+}
+
 // OpenCV 4.6 imports Mul/Div of two computed tensors of different shapes as
 // a Scale layer over the axes where the smaller one is not 1; when it is 1
 // everywhere (LayerNorm's Div by the standard deviation on the last axis of
@@ -166,8 +208,10 @@ int spread_scalar_divisors(onnx::GraphProto& g, const std::map<std::string, std:
 // multiply to c's size. A constant on the last axis of [1, H, W, C] (the
 // LayerNorm affine after a Permute, ViT's biases on [1, T, D]) matches none
 // (the forward fails in shape_utils' total()). Expanding c to x's shape
-// without the batch axis makes those axes match; it is the same values
-// repeated, so the result is the same.
+// makes the importer add it elementwise; it is the same values repeated, so
+// the result is the same. The shape is x's whole shape, leading axis
+// included: the stage runs a batch of 1, and swin's windows are a leading
+// axis of 9 or 4 (a [1, ...] constant there gets Scale's axis 0 and fails).
 int expand_trailing_constants(onnx::GraphProto& g, const std::map<std::string, std::vector<int64_t>>& shapes) {
   std::map<std::string, const onnx::TensorProto*> constants;
   for (const auto& t : g.initializer()) constants[t.name()] = &t;
@@ -189,11 +233,10 @@ int expand_trailing_constants(onnx::GraphProto& g, const std::map<std::string, s
     // Scale's rule: p = [1, x1..x(e-1), 1, ..., 1] for some e.
     size_t e = x.size();
     while (e > 1 && p[e - 1] == 1) --e;
-    bool scale_fits = p[0] == 1;
+    bool scale_fits = p[0] == 1 && x[0] == 1;  // on another leading size Scale gets axis 0
     for (size_t k = 1; k < e; ++k) scale_fits = scale_fits && p[k] == x[k];
     if (scale_fits) continue;
-    std::vector<int64_t> target(x.begin() + 1, x.end());
-    target.insert(target.begin(), 1);
+    const std::vector<int64_t>& target = x;
     bool broadcasts = true;
     int64_t elements = 1;
     for (size_t k = 0; k < x.size(); ++k) {
@@ -229,10 +272,21 @@ NormalizeReport normalize_onnx(onnx::ModelProto& model, const std::vector<int64_
   NormalizeReport r;
   onnx::GraphProto& g = *model.mutable_graph();
   r.identities = fold_identities(g);
-  const ShapeMap shapes = infer_shapes(model, input);
-  const FoldResult folded = fold_constants(model, shapes);
-  r.constants = folded.folded;
-  r.used_input_shape = folded.used_input_shape;
+  // Folding gives Reshape and Pad constant shapes, from which shape
+  // inference finds more shapes to fold (swin's window partitions and
+  // attention masks are a few such steps per block): repeat until nothing
+  // folds (each pass removes nodes, so this ends; one more pass on models
+  // with no such chains).
+  ShapeMap shapes;
+  for (;;) {
+    shapes = infer_shapes(model, input);
+    const FoldResult folded = fold_constants(model, shapes);
+    r.constants += folded.folded;
+    r.used_input_shape = r.used_input_shape || folded.used_input_shape;
+    if (!folded.folded) break;
+  }
+  r.dropouts = strip_inference_dropouts(g);
+  r.empty_inputs = drop_empty_trailing_inputs(g);
   r.spread = spread_scalar_divisors(g, shapes);
   r.expanded = expand_trailing_constants(g, shapes);
   r.used_input_shape = r.used_input_shape || r.expanded > 0;

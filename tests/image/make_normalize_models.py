@@ -12,6 +12,14 @@ with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
   layer_norm_hwc     convnext's block: LayerNorm and Linear on [1, H, W, C],
                      exported at 8x8, its input and reference at 12x12
                      (normalized for the size it runs at)
+  dropout_p0         F.dropout(p=0.0) as written in a forward (training=True
+                     by default: Dropout with a BOOL training_mode input)
+  pad_default_value  F.pad with its default value (Pad's third input "")
+  shifted_windows    swin's shifted window attention at 24x24 (4 windows of
+                     4x4 tokens): its pad sizes, window shapes and attention
+                     mask are Shape/Mod/Range/ScatterND/Where chains many
+                     steps deep, and its biases are added on a leading axis
+                     of 4 windows
   mobilenet_v2       torchvision's, untrained (equal BatchNorm parameters
                      exported once, then Identity nodes) at 64x64
   mobilenet_v2_perturbed  the same with every parameter distinct
@@ -82,6 +90,36 @@ class LayerNormHwc(torch.nn.Module):
         return torch.flatten(self.pool(y.permute(0, 3, 1, 2)), 1)
 
 
+class DropoutP0(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.relu(torch.nn.functional.dropout(self.conv(x), p=0.0))
+
+
+class PadDefaultValue(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.nn.functional.pad(self.conv(x), (1, 2, 0, 1)) * 2
+
+
+class ShiftedWindows(torch.nn.Module):
+    def __init__(self, dim=8):
+        super().__init__()
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+        self.patch = torch.nn.Conv2d(3, dim, 4, 4)
+        self.attn = ShiftedWindowAttention(dim, [4, 4], [2, 2], 2)
+
+    def forward(self, x):
+        t = self.patch(x).permute(0, 2, 3, 1)
+        return self.attn(t).permute(0, 3, 1, 2)
+
+
 def perturbed(model):
     with torch.no_grad():
         for p in model.parameters():
@@ -109,6 +147,9 @@ MODELS = {
     "class_token": (ClassToken, 16, None),
     "layer_norm_1x1": (lambda: perturbed(LayerNorm1x1()), 8, None),
     "layer_norm_hwc": (lambda: perturbed(LayerNormHwc()), 12, 8),
+    "dropout_p0": (DropoutP0, 8, None),
+    "pad_default_value": (PadDefaultValue, 8, None),
+    "shifted_windows": (lambda: perturbed(ShiftedWindows()), 24, None),
     "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), 64, None),
     "mobilenet_v2_perturbed": (lambda: perturbed(torchvision.models.mobilenet_v2(weights=None)), 64, None),
 }
