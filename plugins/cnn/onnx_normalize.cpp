@@ -4,6 +4,7 @@
 #include "onnx_fold.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -147,13 +148,81 @@ int strip_inference_dropouts(onnx::GraphProto& g) {
   return done;
 }
 
+// OpenCV 4.6 has no Einsum. The batched matrix products maxvit writes as
+// einsum ("B G H I D, B G H J D -> B G H I J" and "B G H I J, B G H J D ->
+// B G H I D": the same batch letters leading everywhere, one letter summed
+// over on the last two axes) are MatMul, the inputs' last two axes swapped
+// (Transpose) where the summed letter is not where MatMul sums. Other
+// equations are left for the error naming Einsum.
+int einsum_to_matmul(onnx::GraphProto& g) {
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  int done = 0;
+  for (auto& n : *g.mutable_node()) {
+    const onnx::AttributeProto* eq = nullptr;
+    for (const auto& a : n.attribute())
+      if (a.name() == "equation") eq = &a;
+    std::string e;
+    if (n.op_type() == "Einsum" && n.input_size() == 2 && n.output_size() == 1 && eq)
+      for (char c : eq->s())
+        if (c != ' ') e += c;
+    const size_t comma = e.find(','), arrow = e.find("->");
+    if (comma == std::string::npos || arrow == std::string::npos || arrow < comma) {
+      *nodes.Add() = std::move(n);
+      continue;
+    }
+    const std::string a = e.substr(0, comma), b = e.substr(comma + 1, arrow - comma - 1), out = e.substr(arrow + 2);
+    const size_t r = out.size();
+    const bool letters = std::all_of(e.begin(), e.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == ',' || c == '-' || c == '>'; });
+    bool batched = letters && r >= 2 && a.size() == r && b.size() == r && a.substr(0, r - 2) == out.substr(0, r - 2) &&
+                   b.substr(0, r - 2) == out.substr(0, r - 2);
+    const std::string batch = batched ? out.substr(0, r - 2) : "";
+    const char i = batched ? out[r - 2] : 0, j = batched ? out[r - 1] : 0;
+    // The summed letter: a's last two are {i, k}, b's {k, j}.
+    const char k = !batched ? 0 : a[r - 2] == i ? a[r - 1] : a[r - 1] == i ? a[r - 2] : 0;
+    const bool distinct = k && i != j && i != k && j != k && batch.find_first_of(std::string{i, j, k}) == std::string::npos &&
+                          std::set<char>(batch.begin(), batch.end()).size() == batch.size();
+    const bool b_fits = distinct && ((b[r - 2] == k && b[r - 1] == j) || (b[r - 2] == j && b[r - 1] == k));
+    if (!b_fits) {
+      *nodes.Add() = std::move(n);
+      continue;
+    }
+    onnx::NodeProto matmul;
+    matmul.set_op_type("MatMul");
+    matmul.set_name(n.name());
+    for (int side = 0; side < 2; ++side) {
+      const bool swap = side == 0 ? a[r - 1] != k : b[r - 2] != k;
+      if (!swap) {
+        matmul.add_input(n.input(side));
+        continue;
+      }
+      onnx::NodeProto* t = nodes.Add();
+      t->set_op_type("Transpose");
+      t->set_name(n.name() + "/transpose_" + std::to_string(side));
+      t->add_input(n.input(side));
+      t->add_output(n.output(0) + "/transposed_" + std::to_string(side));
+      auto* perm = t->add_attribute();
+      perm->set_name("perm");
+      perm->set_type(onnx::AttributeProto::INTS);
+      for (size_t d = 0; d < r; ++d) perm->add_ints(static_cast<int64_t>(d + 2 == r ? r - 1 : d + 1 == r ? r - 2 : d));
+      matmul.add_input(t->output(0));
+    }
+    matmul.add_output(n.output(0));
+    *nodes.Add() = std::move(matmul);
+    ++done;
+  }
+  g.mutable_node()->Swap(&nodes);
+  return done;
+}
+
 // OpenCV 4.6 imports Mul/Div of two computed tensors of different shapes as
 // a Scale layer over the axes where the smaller one is not 1; when it is 1
 // everywhere (LayerNorm's Div by the standard deviation on the last axis of
 // a [1, 1, 1, C] tensor: convnext's classifier, or any block at 1x1) there
 // are none and parseMul's check `axis != outShape.size()` fails. A MatMul
 // by ones [1, C] gives the scalar the partner's shape (exactly: x * 1), and
-// tensors of one shape are an elementwise layer.
+// tensors of one shape are an elementwise layer. Sub/Add of [1, 1] and
+// [1, C] (LayerNorm's Sub on a flattened [1, C]: maxvit's classifier) fail
+// the same way, in a Reshape of the shapes; at rank 4 (convnext) they import.
 int spread_scalar_divisors(onnx::GraphProto& g, const std::map<std::string, std::vector<int64_t>>& shapes) {
   std::set<std::string> constant;
   for (const auto& t : g.initializer()) constant.insert(t.name());
@@ -172,7 +241,10 @@ int spread_scalar_divisors(onnx::GraphProto& g, const std::map<std::string, std:
   std::set<int64_t> ones;
   int done = 0;
   for (auto& n : *g.mutable_node()) {
-    if ((n.op_type() == "Div" || n.op_type() == "Mul") && n.input_size() == 2) {
+    const bool scales = n.op_type() == "Div" || n.op_type() == "Mul";
+    const bool shifts = (n.op_type() == "Sub" || n.op_type() == "Add") && n.input_size() == 2 && shape(n.input(0)) &&
+                        shape(n.input(0))->size() == 2;
+    if ((scales || shifts) && n.input_size() == 2) {
       const auto* a = shape(n.input(0));
       const auto* b = shape(n.input(1));
       for (int side = 0; side < 2 && a && b; ++side) {
@@ -272,6 +344,7 @@ NormalizeReport normalize_onnx(onnx::ModelProto& model, const std::vector<int64_
   NormalizeReport r;
   onnx::GraphProto& g = *model.mutable_graph();
   r.identities = fold_identities(g);
+  r.einsums = einsum_to_matmul(g);  // first: shape inference follows MatMul, not Einsum, through
   // Folding gives Reshape and Pad constant shapes, from which shape
   // inference finds more shapes to fold (swin's window partitions and
   // attention masks are a few such steps per block): repeat until nothing

@@ -20,6 +20,11 @@ with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
                      mask are Shape/Mod/Range/ScatterND/Where chains many
                      steps deep, and its biases are added on a leading axis
                      of 4 windows
+  einsum_attention   maxvit's attention products as einsum ("B G H I D,
+                     B G H J D -> B G H I J", then "... I J, ... J D ->
+                     ... I D"), with Linear biases on [1, G, H, I, D]
+  layer_norm_flat    maxvit's classifier: LayerNorm on a flattened [1, C]
+                     (Sub and Div of [1, C] and [1, 1])
   mobilenet_v2       torchvision's, untrained (equal BatchNorm parameters
                      exported once, then Identity nodes) at 64x64
   mobilenet_v2_perturbed  the same with every parameter distinct
@@ -120,6 +125,31 @@ class ShiftedWindows(torch.nn.Module):
         return self.attn(t).permute(0, 3, 1, 2)
 
 
+class EinsumAttention(torch.nn.Module):
+    def __init__(self, d=16):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, d, 2, 2)
+        self.q, self.k, self.v = (torch.nn.Linear(d, d) for _ in range(3))
+
+    def forward(self, x):
+        y = self.conv(x).reshape(1, 2, 2, 4, 16)
+        q, k, v = self.q(y), self.k(y), self.v(y)
+        a = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k).softmax(-1)
+        return torch.einsum("B G H I J, B G H J D -> B G H I D", a, v)
+
+
+class LayerNormFlat(torch.nn.Module):
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, c, 3)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.norm = torch.nn.LayerNorm(c)
+        self.head = torch.nn.Linear(c, 3)
+
+    def forward(self, x):
+        return self.head(self.norm(torch.flatten(self.pool(self.conv(x)), 1)))
+
+
 def perturbed(model):
     with torch.no_grad():
         for p in model.parameters():
@@ -150,6 +180,8 @@ MODELS = {
     "dropout_p0": (DropoutP0, 8, None),
     "pad_default_value": (PadDefaultValue, 8, None),
     "shifted_windows": (lambda: perturbed(ShiftedWindows()), 24, None),
+    "einsum_attention": (EinsumAttention, 8, None),
+    "layer_norm_flat": (lambda: perturbed(LayerNormFlat()), 8, None),
     "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), 64, None),
     "mobilenet_v2_perturbed": (lambda: perturbed(torchvision.models.mobilenet_v2(weights=None)), 64, None),
 }

@@ -239,6 +239,20 @@ TEST(OnnxNormalize, SwinsShiftedWindowsFoldToConstantsAtTheInputSize) {
     EXPECT_EQ(count_ops(m, op), 0) << op;
 }
 
+TEST(OnnxNormalize, MaxvitsEinsumsBecomeMatMuls) {
+  NEED_MODELS();
+  EXPECT_EQ(count_ops(model(dir, "einsum_attention"), "Einsum"), 2);
+  const onnx::ModelProto m = check_model(dir, "einsum_attention");
+  EXPECT_EQ(count_ops(m, "Einsum"), 0);
+  EXPECT_EQ(count_ops(m, "Transpose"), 1);  // k's last two axes, for q k^T
+}
+
+TEST(OnnxNormalize, LayerNormOnAFlattenedRow) {
+  NEED_MODELS();
+  const onnx::ModelProto m = check_model(dir, "layer_norm_flat");
+  EXPECT_EQ(count_ops(m, "MatMul"), 2);  // the mean spread for the Sub, the deviation for the Div
+}
+
 // A graph `x -> op(x, inputs...) -> y` for the rewrites' own rules.
 onnx::GraphProto one_node(const std::string& op, const std::vector<std::string>& inputs,
                           const std::vector<std::string>& outputs = {"y"}) {
@@ -308,6 +322,33 @@ TEST(OnnxNormalize, ConstantsOnALeadingAxisOtherThanOneAreExpandedToTheWholeShap
     for (size_t k = 0; k < v->f.size(); ++k) EXPECT_EQ(v->f[k], bias.f[k % 12]) << k;
     EXPECT_EQ(g.node(0).input(1), g.initializer(0).name());
   }
+}
+
+// The Einsum node of `equation` on x and w, as einsum_to_matmul leaves it:
+// "op(inputs)" per node.
+std::vector<std::string> einsum_rewritten(const std::string& equation) {
+  onnx::GraphProto g = one_node("Einsum", {"w"});
+  auto* a = g.mutable_node(0)->add_attribute();
+  a->set_name("equation");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(equation);
+  cnn::einsum_to_matmul(g);
+  std::vector<std::string> nodes;
+  for (const auto& n : g.node()) {
+    std::string t = n.op_type() + "(";
+    for (const auto& in : n.input()) t += (t.back() == '(' ? "" : ",") + in;
+    nodes.push_back(t + ")");
+  }
+  return nodes;
+}
+
+TEST(OnnxNormalize, OnlyBatchedMatrixProductEinsumsBecomeMatMul) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(einsum_rewritten("bij,bjk->bik"), (V{"MatMul(x,w)"}));
+  EXPECT_EQ(einsum_rewritten("B I D, B J D -> B I J"), (V{"Transpose(w)", "MatMul(x,y/transposed_1)"}));
+  EXPECT_EQ(einsum_rewritten("bki,bkj->bij"), (V{"Transpose(x)", "MatMul(y/transposed_0,w)"}));
+  for (const char* other : {"bij,bjk->bki", "bij,cjk->bik", "ij,jk->k", "...ij,...jk->...ik", "bij,bjk->bij", "ii,ij->ij"})
+    EXPECT_EQ(einsum_rewritten(other), (V{"Einsum(x,w)"})) << other;
 }
 
 TEST(OnnxNormalize, OnlyIdentitiesOfConstantsAreFolded) {
