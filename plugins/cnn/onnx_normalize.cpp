@@ -148,41 +148,48 @@ int strip_inference_dropouts(onnx::GraphProto& g) {
   return done;
 }
 
-// OpenCV 4.6 has no Einsum. The batched matrix products maxvit writes as
-// einsum ("B G H I D, B G H J D -> B G H I J" and "B G H I J, B G H J D ->
-// B G H I D": the same batch letters leading everywhere, one letter summed
-// over on the last two axes) are MatMul, the inputs' last two axes swapped
-// (Transpose) where the summed letter is not where MatMul sums. Other
+// A two-input einsum that is MatMul: the same distinct batch letters
+// leading everywhere, then a = {i, k}, b = {k, j}, out = i j.
+struct MatMulForm {
+  int64_t rank = 0;
+  bool swap_a = false, swap_b = false;  // last two axes to transpose first
+};
+
+std::optional<MatMulForm> matmul_form(const std::string& equation) {
+  std::string e;
+  for (char c : equation)
+    if (c != ' ') e += c;
+  const size_t comma = e.find(','), arrow = e.find("->");
+  if (comma == std::string::npos || arrow == std::string::npos || arrow < comma) return std::nullopt;
+  const std::string a = e.substr(0, comma), b = e.substr(comma + 1, arrow - comma - 1), out = e.substr(arrow + 2);
+  const size_t r = out.size();
+  if (r < 2 || a.size() != r || b.size() != r) return std::nullopt;
+  const std::string batch = out.substr(0, r - 2);
+  if (a.substr(0, r - 2) != batch || b.substr(0, r - 2) != batch) return std::nullopt;
+  const char i = out[r - 2], j = out[r - 1];
+  const char k = a[r - 2] == i ? a[r - 1] : a[r - 1] == i ? a[r - 2] : 0;
+  const std::string all = batch + i + j + k;
+  if (!std::all_of(all.begin(), all.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }) ||
+      std::set<char>(all.begin(), all.end()).size() != all.size())
+    return std::nullopt;
+  if (!((b[r - 2] == k && b[r - 1] == j) || (b[r - 2] == j && b[r - 1] == k))) return std::nullopt;
+  return MatMulForm{static_cast<int64_t>(r), a[r - 1] != k, b[r - 2] != k};
+}
+
+// OpenCV 4.6 has no Einsum. maxvit writes its attention's batched matrix
+// products as einsums ("B G H I D, B G H J D -> B G H I J", then "B G H I J,
+// B G H J D -> B G H I D"): those are MatMul, with a Transpose of the last
+// two axes where the summed letter is not where MatMul sums. Other
 // equations are left for the error naming Einsum.
 int einsum_to_matmul(onnx::GraphProto& g) {
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   int done = 0;
   for (auto& n : *g.mutable_node()) {
-    const onnx::AttributeProto* eq = nullptr;
-    for (const auto& a : n.attribute())
-      if (a.name() == "equation") eq = &a;
-    std::string e;
-    if (n.op_type() == "Einsum" && n.input_size() == 2 && n.output_size() == 1 && eq)
-      for (char c : eq->s())
-        if (c != ' ') e += c;
-    const size_t comma = e.find(','), arrow = e.find("->");
-    if (comma == std::string::npos || arrow == std::string::npos || arrow < comma) {
-      *nodes.Add() = std::move(n);
-      continue;
-    }
-    const std::string a = e.substr(0, comma), b = e.substr(comma + 1, arrow - comma - 1), out = e.substr(arrow + 2);
-    const size_t r = out.size();
-    const bool letters = std::all_of(e.begin(), e.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == ',' || c == '-' || c == '>'; });
-    bool batched = letters && r >= 2 && a.size() == r && b.size() == r && a.substr(0, r - 2) == out.substr(0, r - 2) &&
-                   b.substr(0, r - 2) == out.substr(0, r - 2);
-    const std::string batch = batched ? out.substr(0, r - 2) : "";
-    const char i = batched ? out[r - 2] : 0, j = batched ? out[r - 1] : 0;
-    // The summed letter: a's last two are {i, k}, b's {k, j}.
-    const char k = !batched ? 0 : a[r - 2] == i ? a[r - 1] : a[r - 1] == i ? a[r - 2] : 0;
-    const bool distinct = k && i != j && i != k && j != k && batch.find_first_of(std::string{i, j, k}) == std::string::npos &&
-                          std::set<char>(batch.begin(), batch.end()).size() == batch.size();
-    const bool b_fits = distinct && ((b[r - 2] == k && b[r - 1] == j) || (b[r - 2] == j && b[r - 1] == k));
-    if (!b_fits) {
+    std::optional<MatMulForm> form;
+    if (n.op_type() == "Einsum" && n.input_size() == 2 && n.output_size() == 1)
+      for (const auto& a : n.attribute())
+        if (a.name() == "equation") form = matmul_form(a.s());
+    if (!form) {
       *nodes.Add() = std::move(n);
       continue;
     }
@@ -190,8 +197,7 @@ int einsum_to_matmul(onnx::GraphProto& g) {
     matmul.set_op_type("MatMul");
     matmul.set_name(n.name());
     for (int side = 0; side < 2; ++side) {
-      const bool swap = side == 0 ? a[r - 1] != k : b[r - 2] != k;
-      if (!swap) {
+      if (!(side == 0 ? form->swap_a : form->swap_b)) {
         matmul.add_input(n.input(side));
         continue;
       }
@@ -203,7 +209,8 @@ int einsum_to_matmul(onnx::GraphProto& g) {
       auto* perm = t->add_attribute();
       perm->set_name("perm");
       perm->set_type(onnx::AttributeProto::INTS);
-      for (size_t d = 0; d < r; ++d) perm->add_ints(static_cast<int64_t>(d + 2 == r ? r - 1 : d + 1 == r ? r - 2 : d));
+      const int64_t rank = form->rank;
+      for (int64_t d = 0; d < rank; ++d) perm->add_ints(d + 2 == rank ? rank - 1 : d + 1 == rank ? rank - 2 : d);
       matmul.add_input(t->output(0));
     }
     matmul.add_output(n.output(0));

@@ -19,11 +19,14 @@ named in --expect-onnx. Every model must load through at least one backend.
 Exit status 0: every model held the tolerance on some backend, and no
 expectation failed.
 
-usage: cnn_coverage.py --featpipe BIN --work DIR [--models a,b,...]
+usage: cnn_coverage.py --featpipe BIN --work DIR [--models a,b,...|core|extra|all]
                        [--size N] [--vit-size N] [--backends onnx,torch]
                        [--expect-onnx a,b,...] [--reuse]
 The README names the full run (all eight models at 224 x 224); the test suite
-runs a subset at a smaller size.
+runs them at a smaller size. `--models extra` runs torchvision's other
+classifier families (one or two of each; alexnet, vgg and maxvit_t at 224,
+inception_v3 at 75 at least): MINUTES minutes on 2 cores (vit_l_16 and vit_l_32
+are 1.2 GB models), so it is a manual run named in the README, not a test.
 """
 import argparse
 import os
