@@ -25,7 +25,7 @@ usage: cnn_coverage.py --featpipe BIN --work DIR [--models a,b,...|core|extra|al
 The README names the full run (all eight models at 224 x 224); the test suite
 runs them at a smaller size. `--models extra` runs torchvision's other
 classifier families (one or two of each; alexnet, vgg and maxvit_t at 224,
-inception_v3 at 75 at least): MINUTES minutes on 2 cores (vit_l_16 and vit_l_32
+inception_v3 at 75 at least): about 20 minutes on 2 cores (vit_l_16 and vit_l_32
 are 1.2 GB models), so it is a manual run named in the README, not a test.
 """
 import argparse
