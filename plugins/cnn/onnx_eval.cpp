@@ -1,6 +1,7 @@
 #include "onnx_eval.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <numeric>
@@ -107,7 +108,14 @@ std::optional<Dims> ints(const ConstValue* v) {
 }
 
 Result binary(const std::string& op, const ConstValue& a, const ConstValue& b) {
-  if (a.is_float() != b.is_float()) return std::nullopt;
+  if (op == "Pow" && a.is_float() && !b.is_float()) {  // Pow's exponent may be an integer type
+    ConstValue exponent = b;
+    exponent.type = TP::DOUBLE;
+    exponent.f.assign(b.i.begin(), b.i.end());
+    exponent.i.clear();
+    return binary(op, a, exponent);
+  }
+  if (a.is_float() != b.is_float() || (op == "Pow" && !a.is_float())) return std::nullopt;
   auto dims = broadcast({a.dims, b.dims});
   if (!dims) return std::nullopt;
   const auto ia = broadcast_index(*dims, a.dims), ib = broadcast_index(*dims, b.dims);
@@ -118,6 +126,7 @@ Result binary(const std::string& op, const ConstValue& a, const ConstValue& b) {
     if (a.is_float()) {
       const double x = a.f[static_cast<size_t>(ia[k])], y = b.f[static_cast<size_t>(ib[k])];
       if (op == "Equal") out.i.push_back(x == y);
+      else if (op == "Pow") out.f.push_back(std::pow(x, y));
       else out.f.push_back(op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y);
     } else {
       const int64_t x = a.i[static_cast<size_t>(ia[k])], y = b.i[static_cast<size_t>(ib[k])];
@@ -297,6 +306,114 @@ Result cast(const ConstValue& v, int32_t to) {
   return one(std::move(out));
 }
 
+// Integer Mod takes the divisor's sign (Python's %), fmod the dividend's.
+Result mod(const ConstValue& a, const ConstValue& b, bool fmod) {
+  if (a.is_float() != b.is_float() || (a.is_float() && !fmod)) return std::nullopt;
+  auto dims = broadcast({a.dims, b.dims});
+  if (!dims) return std::nullopt;
+  const auto ia = broadcast_index(*dims, a.dims), ib = broadcast_index(*dims, b.dims);
+  ConstValue out;
+  out.type = a.type;
+  out.dims = *dims;
+  for (size_t k = 0; k < ia.size(); ++k) {
+    if (a.is_float()) {
+      out.f.push_back(std::fmod(a.f[static_cast<size_t>(ia[k])], b.f[static_cast<size_t>(ib[k])]));
+      continue;
+    }
+    const int64_t x = a.i[static_cast<size_t>(ia[k])], y = b.i[static_cast<size_t>(ib[k])];
+    if (y == 0) return std::nullopt;
+    int64_t r = x % y;
+    if (!fmod && r != 0 && ((r < 0) != (y < 0))) r += y;
+    out.i.push_back(r);
+  }
+  return one(std::move(out));
+}
+
+Result range(const ConstValue& start, const ConstValue& limit, const ConstValue& delta) {
+  if (start.size() != 1 || limit.size() != 1 || delta.size() != 1) return std::nullopt;
+  if (start.is_float() != limit.is_float() || start.is_float() != delta.is_float()) return std::nullopt;
+  ConstValue out;
+  out.type = start.type;
+  if (start.is_float()) {
+    const double s = start.f[0], d = delta.f[0];
+    if (d == 0) return std::nullopt;
+    const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((limit.f[0] - s) / d)));
+    if (n > (int64_t{1} << 20)) return std::nullopt;
+    for (int64_t k = 0; k < n; ++k) out.f.push_back(s + static_cast<double>(k) * d);
+  } else {
+    const int64_t s = start.i[0], d = delta.i[0], l = limit.i[0];
+    if (d == 0) return std::nullopt;
+    const int64_t n = std::max<int64_t>(0, d > 0 ? (l - s + d - 1) / d : (s - l - d - 1) / -d);
+    if (n > (int64_t{1} << 20)) return std::nullopt;
+    for (int64_t k = 0; k < n; ++k) out.i.push_back(s + k * d);
+  }
+  out.dims = {static_cast<int64_t>(out.size())};
+  return one(std::move(out));
+}
+
+Result logical_not(const ConstValue& x) {
+  if (x.type != TP::BOOL) return std::nullopt;
+  ConstValue out = x;
+  for (auto& v : out.i) v = v == 0;
+  return one(std::move(out));
+}
+
+Result transpose(const ConstValue& x, std::optional<Dims> perm) {
+  const size_t rank = x.dims.size();
+  if (!perm) {
+    perm = Dims(rank);
+    for (size_t k = 0; k < rank; ++k) (*perm)[k] = static_cast<int64_t>(rank - 1 - k);
+  }
+  if (perm->size() != rank) return std::nullopt;
+  Dims dims(rank);
+  std::vector<bool> seen(rank, false);
+  for (size_t k = 0; k < rank; ++k) {
+    const int64_t p = (*perm)[k];
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)]) return std::nullopt;
+    seen[static_cast<size_t>(p)] = true;
+    dims[k] = x.dims[static_cast<size_t>(p)];
+  }
+  const auto in_strides = strides_of(x.dims);
+  std::vector<int64_t> idx(static_cast<size_t>(count(dims)));
+  Dims pos(rank, 0);
+  for (auto& v : idx) {
+    v = 0;
+    for (size_t k = 0; k < rank; ++k) v += pos[k] * in_strides[static_cast<size_t>((*perm)[k])];
+    for (size_t k = rank; k-- > 0;)
+      if (++pos[k] < dims[k]) break;
+      else pos[k] = 0;
+  }
+  return one(gather_elements(x, dims, idx));
+}
+
+// ScatterND without a reduction: data with the slices at `indices` replaced.
+Result scatter_nd(const ConstValue& data, const ConstValue& indices, const ConstValue& updates) {
+  if (indices.is_float() || indices.dims.empty() || data.is_float() != updates.is_float()) return std::nullopt;
+  const auto depth = static_cast<size_t>(indices.dims.back());
+  if (depth > data.dims.size()) return std::nullopt;
+  const int64_t slice = count(Dims(data.dims.begin() + static_cast<int64_t>(depth), data.dims.end()));
+  const int64_t n = count(Dims(indices.dims.begin(), indices.dims.end() - 1));
+  if (static_cast<int64_t>(updates.size()) != n * slice) return std::nullopt;
+  const auto strides = strides_of(data.dims);
+  ConstValue out = data;
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t at = 0;
+    for (size_t k = 0; k < depth; ++k) {
+      int64_t i = indices.i[static_cast<size_t>(j) * depth + k];
+      const int64_t size = data.dims[k];
+      if (i < 0) i += size;
+      if (i < 0 || i >= size) return std::nullopt;
+      at += i * strides[k];
+    }
+    for (int64_t e = 0; e < slice; ++e) {
+      const auto to = static_cast<size_t>(at + e), from = static_cast<size_t>(j * slice + e);
+      if (out.is_float()) out.f[to] = updates.f[from];
+      else out.i[to] = updates.i[from];
+    }
+  }
+  return one(std::move(out));
+}
+
 Result constant(const onnx::NodeProto& n) {
   if (const auto* a = attr(n, "value")) {
     auto v = from_tensor(a->t());
@@ -379,7 +496,8 @@ onnx::TensorProto to_tensor(const ConstValue& v, const std::string& name) {
 bool evaluable(const std::string& op) {
   static const std::set<std::string> ops = {"Constant", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast",
                                             "Slice", "ConstantOfShape", "Expand", "Reshape", "Add", "Sub",
-                                            "Mul", "Div", "Equal", "Where"};
+                                            "Mul", "Div", "Equal", "Where", "Mod", "Range", "Not", "Pow",
+                                            "Transpose", "ScatterND"};
   return ops.count(op) > 0;
 }
 
@@ -389,8 +507,16 @@ std::optional<std::vector<ConstValue>> evaluate(const onnx::NodeProto& node, int
   if (op == "Constant") return constant(node);
   if (!input(0)) return std::nullopt;
   const ConstValue& x = *in[0];
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Equal")
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Equal" || op == "Pow")
     return input(1) ? binary(op, x, *in[1]) : std::nullopt;
+  if (op == "Mod") return input(1) ? mod(x, *in[1], attr_int(node, "fmod", 0) != 0) : std::nullopt;
+  if (op == "Range") return input(1) && input(2) ? range(x, *in[1], *in[2]) : std::nullopt;
+  if (op == "Not") return logical_not(x);
+  if (op == "Transpose") return transpose(x, attr_ints(node, "perm"));
+  if (op == "ScatterND") {
+    if (attr(node, "reduction") && attr(node, "reduction")->s() != "none") return std::nullopt;
+    return input(1) && input(2) ? scatter_nd(x, *in[1], *in[2]) : std::nullopt;
+  }
   if (op == "Where") return input(1) && input(2) ? where(x, *in[1], *in[2]) : std::nullopt;
   if (op == "Gather") return input(1) ? gather(x, *in[1], attr_int(node, "axis", 0)) : std::nullopt;
   if (op == "Concat") {

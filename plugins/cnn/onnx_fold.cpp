@@ -164,7 +164,8 @@ FoldResult fold_constants(onnx::ModelProto& model, const ShapeMap& shapes) {
 void drop_unused(onnx::GraphProto& g) {
   static const std::set<std::string> droppable = {"Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat",
                                                   "Cast", "Slice", "ConstantOfShape", "Expand", "Reshape",
-                                                  "Equal", "Where", "Identity"};
+                                                  "Equal", "Where", "Identity", "Mod", "Range", "Not",
+                                                  "ScatterND"};
   std::set<std::string> live;
   for (const auto& o : g.output()) live.insert(o.name());
   std::vector<bool> keep(static_cast<size_t>(g.node_size()), true);

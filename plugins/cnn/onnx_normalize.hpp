@@ -16,6 +16,9 @@ struct NormalizeReport {
   int identities = 0;   // Identity nodes folded
   int constants = 0;    // nodes folded into initializers
   int clips = 0;        // Clip nodes given min/max as attributes
+  int dropouts = 0;     // inference-time Dropouts reduced to Dropout(x)
+  int empty_inputs = 0; // nodes whose trailing absent ("") inputs were dropped
+  int einsums = 0;      // batched matrix products written as Einsum made MatMul
   int spread = 0;       // per-sample scalars spread to their partner's shape (LayerNorm at 1x1)
   int expanded = 0;     // constants on trailing axes expanded to their partner's shape
   bool used_input_shape = false;  // the result holds only for that input shape
@@ -34,6 +37,9 @@ NormalizeReport normalize_onnx(onnx::ModelProto& model, const std::vector<int64_
 // The single rewrites (used by normalize_onnx, and tested one by one).
 int fold_identities(onnx::GraphProto& graph);
 int clip_bounds_to_attributes(onnx::GraphProto& graph);
+int strip_inference_dropouts(onnx::GraphProto& graph);
+int drop_empty_trailing_inputs(onnx::GraphProto& graph);
+int einsum_to_matmul(onnx::GraphProto& graph);
 int expand_trailing_constants(onnx::GraphProto& graph, const std::map<std::string, std::vector<int64_t>>& shapes);
 int spread_scalar_divisors(onnx::GraphProto& graph, const std::map<std::string, std::vector<int64_t>>& shapes);
 

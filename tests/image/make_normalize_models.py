@@ -12,6 +12,19 @@ with NAME_x.npy (the input) and NAME_ref.npy (PyTorch in float64):
   layer_norm_hwc     convnext's block: LayerNorm and Linear on [1, H, W, C],
                      exported at 8x8, its input and reference at 12x12
                      (normalized for the size it runs at)
+  dropout_p0         F.dropout(p=0.0) as written in a forward (training=True
+                     by default: Dropout with a BOOL training_mode input)
+  pad_default_value  F.pad with its default value (Pad's third input "")
+  shifted_windows    swin's shifted window attention at 24x24 (4 windows of
+                     4x4 tokens): its pad sizes, window shapes and attention
+                     mask are Shape/Mod/Range/ScatterND/Where chains many
+                     steps deep, and its biases are added on a leading axis
+                     of 4 windows
+  einsum_attention   maxvit's attention products as einsum ("B G H I D,
+                     B G H J D -> B G H I J", then "... I J, ... J D ->
+                     ... I D"), with Linear biases on [1, G, H, I, D]
+  layer_norm_flat    maxvit's classifier: LayerNorm on a flattened [1, C]
+                     (Sub and Div of [1, C] and [1, 1])
   mobilenet_v2       torchvision's, untrained (equal BatchNorm parameters
                      exported once, then Identity nodes) at 64x64
   mobilenet_v2_perturbed  the same with every parameter distinct
@@ -82,6 +95,61 @@ class LayerNormHwc(torch.nn.Module):
         return torch.flatten(self.pool(y.permute(0, 3, 1, 2)), 1)
 
 
+class DropoutP0(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.relu(torch.nn.functional.dropout(self.conv(x), p=0.0))
+
+
+class PadDefaultValue(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.nn.functional.pad(self.conv(x), (1, 2, 0, 1)) * 2
+
+
+class ShiftedWindows(torch.nn.Module):
+    def __init__(self, dim=8):
+        super().__init__()
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+        self.patch = torch.nn.Conv2d(3, dim, 4, 4)
+        self.attn = ShiftedWindowAttention(dim, [4, 4], [2, 2], 2)
+
+    def forward(self, x):
+        t = self.patch(x).permute(0, 2, 3, 1)
+        return self.attn(t).permute(0, 3, 1, 2)
+
+
+class EinsumAttention(torch.nn.Module):
+    def __init__(self, d=16):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, d, 2, 2)
+        self.q, self.k, self.v = (torch.nn.Linear(d, d) for _ in range(3))
+
+    def forward(self, x):
+        y = self.conv(x).reshape(1, 2, 2, 4, 16)
+        q, k, v = self.q(y), self.k(y), self.v(y)
+        a = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k).softmax(-1)
+        return torch.einsum("B G H I J, B G H J D -> B G H I D", a, v)
+
+
+class LayerNormFlat(torch.nn.Module):
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, c, 3)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.norm = torch.nn.LayerNorm(c)
+        self.head = torch.nn.Linear(c, 3)
+
+    def forward(self, x):
+        return self.head(self.norm(torch.flatten(self.pool(self.conv(x)), 1)))
+
+
 def perturbed(model):
     with torch.no_grad():
         for p in model.parameters():
@@ -109,6 +177,11 @@ MODELS = {
     "class_token": (ClassToken, 16, None),
     "layer_norm_1x1": (lambda: perturbed(LayerNorm1x1()), 8, None),
     "layer_norm_hwc": (lambda: perturbed(LayerNormHwc()), 12, 8),
+    "dropout_p0": (DropoutP0, 8, None),
+    "pad_default_value": (PadDefaultValue, 8, None),
+    "shifted_windows": (lambda: perturbed(ShiftedWindows()), 24, None),
+    "einsum_attention": (EinsumAttention, 8, None),
+    "layer_norm_flat": (lambda: perturbed(LayerNormFlat()), 8, None),
     "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), 64, None),
     "mobilenet_v2_perturbed": (lambda: perturbed(torchvision.models.mobilenet_v2(weights=None)), 64, None),
 }

@@ -5,6 +5,7 @@
 // directly and through the OpenCV backend.
 #include "backend.hpp"
 #include "image_support.hpp"
+#include "onnx_eval.hpp"
 #include "onnx_model.hpp"
 #include "onnx_normalize.hpp"
 
@@ -230,6 +231,161 @@ TEST(OnnxNormalize, MobileNetV2WithDistinctParameters) {
   NEED_MODELS();
   EXPECT_EQ(count_ops(model(dir, "mobilenet_v2_perturbed"), "Identity"), 0);
   check_model(dir, "mobilenet_v2_perturbed");
+}
+
+TEST(OnnxNormalize, DropoutWithRatioZeroKeepsItsDataInputOnly) {
+  NEED_MODELS();
+  const onnx::ModelProto before = model(dir, "dropout_p0");
+  ASSERT_EQ(count_ops(before, "Dropout"), 1);
+  for (const auto& n : before.graph().node())
+    if (n.op_type() == "Dropout") EXPECT_EQ(n.input_size(), 3);  // Dropout(x, ratio, training_mode)
+  const onnx::ModelProto m = check_model(dir, "dropout_p0");
+  ASSERT_EQ(count_ops(m, "Dropout"), 1);  // kept: its output stays a layer
+  for (const auto& n : m.graph().node())
+    if (n.op_type() == "Dropout") EXPECT_EQ(n.input_size(), 1);
+  for (const auto& t : m.graph().initializer()) EXPECT_NE(t.data_type(), onnx::TensorProto::BOOL) << t.name();
+}
+
+TEST(OnnxNormalize, PadsAbsentValueInputIsDropped) {
+  NEED_MODELS();
+  const onnx::ModelProto before = model(dir, "pad_default_value");
+  for (const auto& n : before.graph().node())
+    if (n.op_type() == "Pad") {
+      ASSERT_EQ(n.input_size(), 3);
+      EXPECT_EQ(n.input(2), "");
+    }
+  const onnx::ModelProto m = check_model(dir, "pad_default_value");
+  ASSERT_EQ(count_ops(m, "Pad"), 1);
+  for (const auto& n : m.graph().node())
+    if (n.op_type() == "Pad") EXPECT_EQ(n.input_size(), 2);
+}
+
+TEST(OnnxNormalize, SwinsShiftedWindowsFoldToConstantsAtTheInputSize) {
+  // The window partition's shapes and the attention mask depend on the
+  // input size only, through chains that need folding, shape inference and
+  // folding again; the biases are added on a leading axis of 4 windows.
+  NEED_MODELS();
+  const onnx::ModelProto before = model(dir, "shifted_windows");
+  for (const char* op : {"Mod", "Range", "ScatterND", "Where"}) EXPECT_GT(count_ops(before, op), 0) << op;
+  onnx::ModelProto copy = before;
+  const cnn::NormalizeReport r = normalize_onnx(copy, {1, 3, 24, 24});
+  EXPECT_TRUE(r.used_input_shape);
+  EXPECT_GT(r.expanded, 0);
+  const onnx::ModelProto m = check_model(dir, "shifted_windows");
+  for (const char* op : {"Shape", "Mod", "Range", "ScatterND", "Where", "Equal", "Not", "ConstantOfShape"})
+    EXPECT_EQ(count_ops(m, op), 0) << op;
+}
+
+TEST(OnnxNormalize, MaxvitsEinsumsBecomeMatMuls) {
+  NEED_MODELS();
+  EXPECT_EQ(count_ops(model(dir, "einsum_attention"), "Einsum"), 2);
+  const onnx::ModelProto m = check_model(dir, "einsum_attention");
+  EXPECT_EQ(count_ops(m, "Einsum"), 0);
+  EXPECT_EQ(count_ops(m, "Transpose"), 1);  // k's last two axes, for q k^T
+}
+
+TEST(OnnxNormalize, LayerNormOnAFlattenedRow) {
+  NEED_MODELS();
+  const onnx::ModelProto m = check_model(dir, "layer_norm_flat");
+  EXPECT_EQ(count_ops(m, "MatMul"), 2);  // the mean spread for the Sub, the deviation for the Div
+}
+
+// A graph `x -> op(x, inputs...) -> y` for the rewrites' own rules.
+onnx::GraphProto one_node(const std::string& op, const std::vector<std::string>& inputs,
+                          const std::vector<std::string>& outputs = {"y"}) {
+  onnx::GraphProto g;
+  auto* n = g.add_node();
+  n->set_op_type(op);
+  n->add_input("x");
+  for (const auto& i : inputs) n->add_input(i);
+  for (const auto& o : outputs) n->add_output(o);
+  g.add_output()->set_name("y");
+  return g;
+}
+
+void add_scalar(onnx::GraphProto& g, const std::string& name, int32_t type, double v) {
+  cnn::ConstValue c;
+  c.type = type;
+  if (c.is_float()) c.f = {v};
+  else c.i = {static_cast<int64_t>(v)};
+  *g.add_initializer() = cnn::to_tensor(c, name);
+}
+
+TEST(OnnxNormalize, OnlyDropoutsThatAreTheIdentityLoseTheirInputs) {
+  using TP = onnx::TensorProto;
+  struct Case {
+    double ratio, training;
+    bool identity;
+  };
+  for (const Case c : {Case{0.0, 1, true}, Case{0.5, 0, true}, Case{0.5, 1, false}}) {
+    onnx::GraphProto g = one_node("Dropout", {"ratio", "training"});
+    add_scalar(g, "ratio", TP::FLOAT, c.ratio);
+    add_scalar(g, "training", TP::BOOL, c.training);
+    EXPECT_EQ(cnn::strip_inference_dropouts(g), c.identity ? 1 : 0) << c.ratio << " " << c.training;
+    EXPECT_EQ(g.node(0).input_size(), c.identity ? 1 : 3);
+    EXPECT_EQ(g.initializer_size(), c.identity ? 0 : 2);  // unused bounds dropped
+  }
+  // A mask someone reads is not the identity's.
+  onnx::GraphProto g = one_node("Dropout", {"ratio", "training"}, {"y", "mask"});
+  add_scalar(g, "ratio", TP::FLOAT, 0.0);
+  add_scalar(g, "training", TP::BOOL, 1);
+  g.add_output()->set_name("mask");
+  EXPECT_EQ(cnn::strip_inference_dropouts(g), 0);
+}
+
+TEST(OnnxNormalize, OnlyTrailingAbsentInputsAreDropped) {
+  onnx::GraphProto g = one_node("Resize", {"", "scales", ""});
+  EXPECT_EQ(cnn::drop_empty_trailing_inputs(g), 1);
+  ASSERT_EQ(g.node(0).input_size(), 3);  // x, "", scales: the middle one keeps its place
+  EXPECT_EQ(g.node(0).input(1), "");
+  EXPECT_EQ(g.node(0).input(2), "scales");
+  EXPECT_EQ(cnn::drop_empty_trailing_inputs(g), 0);
+}
+
+TEST(OnnxNormalize, ConstantsOnALeadingAxisOtherThanOneAreExpandedToTheWholeShape) {
+  // [1, 3, 2, 2] onto [4, 3, 2, 2] (swin's relative position bias onto its
+  // 4 windows); onto [1, 3, 2, 2] OpenCV's Scale takes it as it is.
+  for (int64_t windows : {4, 1}) {
+    onnx::GraphProto g = one_node("Add", {"bias"});
+    cnn::ConstValue bias;
+    bias.dims = {1, 3, 2, 2};
+    for (int k = 0; k < 12; ++k) bias.f.push_back(k);
+    *g.add_initializer() = cnn::to_tensor(bias, "bias");
+    EXPECT_EQ(cnn::expand_trailing_constants(g, {{"x", {windows, 3, 2, 2}}}), windows > 1 ? 1 : 0);
+    ASSERT_EQ(g.initializer_size(), 1);
+    const auto v = cnn::from_tensor(g.initializer(0));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->dims, (std::vector<int64_t>{windows, 3, 2, 2}));
+    for (size_t k = 0; k < v->f.size(); ++k) EXPECT_EQ(v->f[k], bias.f[k % 12]) << k;
+    EXPECT_EQ(g.node(0).input(1), g.initializer(0).name());
+  }
+}
+
+// The Einsum node of `equation` on x and w, as einsum_to_matmul leaves it:
+// "op(inputs)" per node.
+std::vector<std::string> einsum_rewritten(const std::string& equation) {
+  onnx::GraphProto g = one_node("Einsum", {"w"});
+  auto* a = g.mutable_node(0)->add_attribute();
+  a->set_name("equation");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(equation);
+  cnn::einsum_to_matmul(g);
+  std::vector<std::string> nodes;
+  for (const auto& n : g.node()) {
+    std::string t = n.op_type() + "(";
+    for (const auto& in : n.input()) t += (t.back() == '(' ? "" : ",") + in;
+    nodes.push_back(t + ")");
+  }
+  return nodes;
+}
+
+TEST(OnnxNormalize, OnlyBatchedMatrixProductEinsumsBecomeMatMul) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(einsum_rewritten("bij,bjk->bik"), (V{"MatMul(x,w)"}));
+  EXPECT_EQ(einsum_rewritten("B I D, B J D -> B I J"), (V{"Transpose(w)", "MatMul(x,y/transposed_1)"}));
+  EXPECT_EQ(einsum_rewritten("bki,bkj->bij"), (V{"Transpose(x)", "MatMul(y/transposed_0,w)"}));
+  for (const char* other : {"bij,bjk->bki", "bij,cjk->bik", "ij,jk->k", "...ij,...jk->...ik", "bij,bjk->bij", "ii,ij->ij"})
+    EXPECT_EQ(einsum_rewritten(other), (V{"Einsum(x,w)"})) << other;
 }
 
 TEST(OnnxNormalize, OnlyIdentitiesOfConstantsAreFolded) {
