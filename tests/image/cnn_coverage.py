@@ -188,6 +188,11 @@ stages:
     if r.returncode != 0:
         lines = [line for line in (r.stderr + r.stdout).splitlines() if line.strip()]
         return None, " / ".join(lines[:3])[:400], secs
+    # A run that succeeds prints nothing of OpenCV's own log (its import
+    # and layer-sizing errors are translated or silenced by the backend).
+    logged = [line for line in r.stderr.splitlines() if line.startswith("[ERROR")]
+    if logged:
+        return None, "exit 0 but OpenCV logged: " + logged[0][:300], secs
     return {f.split(".")[0]: np.load(f"{out}/{f}") for f in os.listdir(out) if f.endswith(".npy")}, "", secs
 
 
