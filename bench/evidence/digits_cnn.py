@@ -15,7 +15,6 @@ accuracy and precision@10 (same-digit share of the 10 nearest), Euclidean
 and cosine distance. Mean over the 297 queries with a 95 % bootstrap
 interval (1,000 resamples of the queries).
 """
-import argparse
 import os
 import sys
 
@@ -24,10 +23,9 @@ from sklearn.datasets import load_digits
 
 import featpipe as fp
 
+from common import ROOT, arguments, neighbour_order
 from plots import bar_chart
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
 PIPE = """featpipe: 1
 name: digits-embedding
 stages:
@@ -46,14 +44,7 @@ L2 = "  - use: norm.l2\n    with: {axis: channel}\n"
 
 
 def scores(x, y, metric):
-    if metric == "cosine":
-        u = x / np.linalg.norm(x, axis=1, keepdims=True)
-        d = 1 - u @ u.T
-    else:
-        sq = (x ** 2).sum(1)
-        d = sq[:, None] + sq[None, :] - 2 * x @ x.T
-    np.fill_diagonal(d, np.inf)
-    order = np.argsort(d, axis=1)
+    order = neighbour_order(x, metric)
     nn1 = y[order[:, 0]] == y
     vote5 = np.array([np.bincount(y[o[:5]], minlength=10).argmax() for o in order]) == y
     p10 = (y[order[:, :10]] == y[:, None]).mean(1)
@@ -66,10 +57,7 @@ def interval(v, rng):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = arguments()
     d = load_digits()
     order = np.random.default_rng(0).permutation(len(d.target))  # train_digits.py's split
     test = order[:297]

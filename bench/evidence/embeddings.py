@@ -19,7 +19,6 @@ product (raw factors) and by cosine (the L2-normalized ones) are compared:
 Mean and the spread (min-max) over --seeds matrices. Writes
 embeddings.csv and embeddings.png.
 """
-import argparse
 import os
 import sys
 
@@ -27,8 +26,9 @@ import numpy as np
 
 import featpipe as fp
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
+from common import arguments, neighbour_order
+from plots import plt
+
 L2 = """featpipe: 1
 name: item-factors-l2
 stages:
@@ -49,18 +49,8 @@ def matrix(seed, users=3000, items=600, k=16):
     return counts.astype(np.float64), trait, pop
 
 
-def neighbours(x, n=10):
-    s = x @ x.T
-    np.fill_diagonal(s, -np.inf)
-    return np.argsort(-s, axis=1)[:, :n]
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
-    ap.add_argument("--seeds", type=int, default=5)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = arguments(seeds=True)
     pipe = fp.Pipeline.from_yaml(L2, name="item-factors-l2")
     rows = {"dot product (raw factors)": [], "cosine (featpipe norm.l2)": []}
     shares = {k: [] for k in rows}
@@ -72,11 +62,11 @@ def main():
         # featpipe's L2 is numpy's in float64, to float32 rounding.
         ref = factors / np.linalg.norm(factors.astype(np.float64), axis=1, keepdims=True)
         assert np.abs(unit - ref).max() < 1e-6, "norm.l2 differs from numpy"
-        truth = neighbours(trait / np.linalg.norm(trait, axis=1, keepdims=True))
+        truth = neighbour_order(trait, "cosine")[:, :10]
         top = set(np.argsort(-pop)[: len(pop) // 20])
         for name, x in (("dot product (raw factors)", factors.astype(np.float64)),
                         ("cosine (featpipe norm.l2)", unit.astype(np.float64))):
-            nb = neighbours(x)
+            nb = neighbour_order(x, "dot")[:, :10]
             share = np.mean([p in top for p in nb.ravel()])
             prec = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nb, truth)])
             rows[name].append(prec)
@@ -92,12 +82,6 @@ def main():
     for k in rows:
         print(f"| {k} | {np.mean(shares[k]):.1%} ({min(shares[k]):.1%}–{max(shares[k]):.1%}) | "
               f"{np.mean(rows[k]):.3f} ({min(rows[k]):.3f}–{max(rows[k]):.3f}) |")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return 0
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     names = list(rows)
     axes[0].bar(range(2), [np.mean(shares[k]) for k in names], color=["tab:gray", "tab:green"])

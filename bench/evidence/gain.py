@@ -22,7 +22,6 @@ shipped features at 0 dB and -30 dB with `featpipe plot`, each pair on one
 color scale (the 0 dB array's 1st..99th percentile), as
 gain_<front end>_<gain>.png.
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -32,10 +31,10 @@ import tempfile
 import numpy as np
 from scipy.io import wavfile
 
+from common import ROOT, arguments
+from plots import plt
 from speech_front_end import L2_PER_FRAME, LOG, speech_pipeline
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
 TAILS = {
     "log-mel": [LOG],
     "log-mel + CMVN": [LOG, "  - use: norm.cmvn\n    with: {norm_vars: true}\n"],
@@ -69,28 +68,25 @@ def plot_pairs(pipes, recs, out):
     end, rendered by `featpipe plot` with one color range per front end."""
     cli = featpipe_cli()
     if cli is None:
-        print("featpipe CLI not found: no spectrogram images", file=sys.stderr)
-        return
+        sys.exit("gain.py: no featpipe command (build/bin/featpipe, FEATPIPE_CLI or PATH) for the spectrogram images")
     name, rate, x = next(r for r in recs if r[0].startswith("front_center"))
     with tempfile.TemporaryDirectory() as tmp:
         for front, tag in (("log-mel", "logmel"), ("L2 + log (shipped)", "shipped")):
             ref = pipes[front](x, sample_rate=rate)
             lo, hi = np.percentile(ref, [1, 99])
-            for db in (0, -30):
-                arr = pipes[front](x * np.float32(10 ** (db / 20)), sample_rate=rate)
+            for db, arr in ((0, ref), (-30, pipes[front](x * np.float32(10 ** (-30 / 20)), sample_rate=rate))):
                 npy = os.path.join(tmp, f"{tag}{db}.npy")
                 np.save(npy, arr)
                 png = os.path.join(out, f"gain_{tag}_{'0' if db == 0 else 'minus30'}dB.png")
-                subprocess.run([cli, "plot", npy, "-o", png, "--range", f"{lo:.4g}:{hi:.4g}"], check=True,
-                               stderr=subprocess.DEVNULL)
+                r = subprocess.run([cli, "plot", npy, "-o", png, "--range", f"{lo:.4g}:{hi:.4g}"],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    sys.exit(f"gain.py: featpipe plot failed: {r.stderr.strip()}")
     print(f"\n{name}: featpipe plot images gain_{{logmel,shipped}}_{{0,minus30}}dB.png in {out}")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = arguments()
     pipes = {k: speech_pipeline(k.replace(" ", "-"), *t) for k, t in TAILS.items()}
     recs = list(recordings())
     table = {k: [] for k in pipes}
@@ -113,12 +109,6 @@ def main():
     for k, row in table.items():
         print(f"| {k} | " + " | ".join(f"{v:.2g}" for v in row) + " |")
     plot_pairs(pipes, recs, args.out)
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return 0
     fig, ax = plt.subplots(figsize=(7, 4))
     for k, row in table.items():
         ax.semilogy(GAINS_DB, [max(v, 1e-9) for v in row], marker="o", label=k)

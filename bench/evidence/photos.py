@@ -23,7 +23,6 @@ the same photo), precision@11 (R-precision) and mean average precision,
 Euclidean and cosine distance; mean (min-max) over the seeds. Writes
 photos.csv and photos.png to --out and prints a Markdown table.
 """
-import argparse
 import os
 import sys
 
@@ -32,10 +31,9 @@ from PIL import Image
 
 import featpipe as fp
 
+from common import ROOT, arguments, neighbour_order
 from plots import bar_chart
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
 PIPELINES = os.path.join(ROOT, "pipelines")
 PHOTOS = ["astronaut.jpg", "chelsea.jpg", "china.jpg", "coffee.jpg", "rocket.jpg"]
 VIEWS = 12
@@ -74,14 +72,7 @@ def view(img, rng, exposure):
 
 
 def scores(x, y, metric):
-    if metric == "cosine":
-        u = x / np.linalg.norm(x, axis=1, keepdims=True)
-        d = 1 - u @ u.T
-    else:
-        sq = (x ** 2).sum(1)
-        d = sq[:, None] + sq[None, :] - 2 * x @ x.T
-    np.fill_diagonal(d, np.inf)
-    order = np.argsort(d, axis=1, kind="stable")[:, :-1]  # the query itself (inf) last, dropped
+    order = neighbour_order(x, metric)
     rel = y[order] == y[:, None]
     r = rel.sum(1)
     hits = np.cumsum(rel, axis=1)
@@ -90,11 +81,7 @@ def scores(x, y, metric):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
-    ap.add_argument("--seeds", type=int, default=5)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = arguments(seeds=True)
     images = [np.asarray(Image.open(os.path.join(ROOT, "samples", "images", p)).convert("RGB")) for p in PHOTOS]
     pipes = pipelines()
     keys = ("1-NN", "precision@11", "mAP")

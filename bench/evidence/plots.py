@@ -1,18 +1,18 @@
-"""The grouped bar chart the evidence scripts draw (matplotlib, if
-installed): one group of bars per row of a results table, one bar per
-score, each with its interval (min-max over seeds, or a bootstrap
-interval) as an error bar."""
-import numpy as np
+"""Plotting for the evidence scripts: matplotlib without a display, and the
+grouped bar chart (one group of bars per row of a results table, one bar
+per score, each with its interval, min-max over seeds or a bootstrap
+interval, as an error bar). matplotlib is a dependency
+(scripts/deps/evidence.txt): without it the scripts fail rather than leave
+the committed plots stale."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
 
 
 def bar_chart(path, title, groups, series, ylabel, ylim=(0, 1)):
     """groups: a label per row; series: {score name: [(value, low, high) per row]}."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
     n = len(series)
     width = 0.8 / n
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(groups) + 2), 4))
@@ -31,4 +31,3 @@ def bar_chart(path, title, groups, series, ylabel, ylim=(0, 1)):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    return True

@@ -16,7 +16,6 @@ norm.minmax or norm.standardize on that vector. Classifiers
 (scikit-learn): 1-NN Euclidean, 1-NN cosine, logistic regression. Accuracy
 on the test voices; the spread (min-max) over 5 seeds of gains and noise.
 """
-import argparse
 import itertools
 import os
 import subprocess
@@ -27,11 +26,10 @@ from scipy.io import wavfile
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
+from common import ROOT, arguments
 from plots import bar_chart
 from speech_front_end import L2_PER_FRAME, LOG, speech_pipeline
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
 DATA = os.path.join(ROOT, "bench", "data", "spoken_digits")
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 VOICES = [f"{lang}+{var}" for lang in ("en", "en-us", "en-gb-scotland", "en-029") for var in ("m3", "f2", "m7")]
@@ -66,11 +64,7 @@ def degrade(x, rng):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "evidence"))
-    ap.add_argument("--seeds", type=int, default=5)
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = arguments(seeds=True)
     clips = corpus()
     audio = []
     for path, _, _ in clips:

@@ -176,12 +176,9 @@ class OpenCvBackend final : public Backend {
   // the file read at first.
   void load(const Shape& input, onnx::ModelProto model) {
     try {
-      std::string bytes;
-      {
-        normalize_onnx(model, input);
-        bytes = serialize_onnx_model(model);
-        onnx::ModelProto().Swap(&model);  // freed before OpenCV parses its own copy
-      }
+      normalize_onnx(model, input);
+      const std::string bytes = serialize_onnx_model(model);
+      onnx::ModelProto().Swap(&model);  // freed before OpenCV parses its own copy
       net_ = read_quietly(bytes);
     } catch (const cv::Exception& e) {
       throw Error(load_error_message(path_, e.err, graph_), "model");

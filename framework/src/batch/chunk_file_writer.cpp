@@ -50,8 +50,8 @@ class ChunkFileWriter final : public ChunkWriter {
 
   Stored commit(const std::vector<int64_t>& shape) override {
     if (fd_ < 0) {  // all in memory: as the sink's write()
+      const std::string h = header_of(shape);
       const Written w = write_atomic(out_, [&](std::ostream& os) {
-        const std::string h = layout_.header(shape);
         os.write(h.data(), static_cast<std::streamsize>(h.size()));
         os.write(held_.data(), static_cast<std::streamsize>(held_.size()));
       }, worker_);
